@@ -1,0 +1,3 @@
+"""Shared fixtures: real services (tests/fixtures/services.py)."""
+
+pytest_plugins = ["tests.fixtures.services"]

@@ -1,0 +1,191 @@
+"""The `rakuten-worker` command line (CONTRACT §4)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from workers.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.boot import run_migrations
+
+    applied = run_migrations(settings)
+    print(f"schema up to date ({len(applied)} migration(s) applied: {', '.join(applied) or 'none'})")
+    return 0
+
+
+def _genkey(settings: Settings, args: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+    return 0
+
+
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from connectors.rakuten.sandbox import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.boot import run_migrations
+    from workers.observability import child_environment, scheduler_progress
+    from workers.processes import stop_on_signals
+    from workers.supervisor import Supervisor, part
+
+    settings.require_token_key()
+    stop = stop_on_signals()
+    run_migrations(settings)
+    supervisor = Supervisor(
+        [
+            part("ingress"),
+            part("worker", "--threads", str(args.threads)),
+            part("scheduler"),
+        ],
+        child_environment(),
+    )
+    started = time.time()
+
+    def progress() -> str | None:
+        if not supervisor.all_alive():
+            return "a part is restarting"
+        return scheduler_progress(started)
+
+    _serve_observability(settings, progress)
+    return supervisor.run(stop)
+
+
+def _serve_observability(settings: Settings, progress: Callable[[], str | None]) -> None:
+    from workers.observability import Health, serve
+
+    if not os.environ.get("RAKUTEN_METRICS_CHILD"):
+        serve(settings, Health(settings, progress=progress))
+
+
+def _ingress(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.processes import run_ingress
+
+    settings.require_token_key()
+    _serve_observability(settings, lambda: None)
+    return run_ingress(settings)
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.broker import QUEUES
+
+    settings.require_token_key()
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else list(QUEUES)
+    unknown = set(queues) - set(QUEUES)
+    if unknown:
+        raise SettingsError(f"--queues: unknown queue(s) {', '.join(sorted(unknown))}")
+    if args.processes > 1:
+        return _worker_group(settings, args, queues)
+    from workers.processes import run_worker
+
+    _serve_observability(settings, lambda: None)
+    return run_worker(settings, threads=args.threads, queues=queues)
+
+
+def _worker_group(settings: Settings, args: argparse.Namespace, queues: list[str]) -> int:
+    from workers.observability import child_environment
+    from workers.processes import stop_on_signals
+    from workers.supervisor import Supervisor, part
+
+    stop = stop_on_signals()
+    argv = ("--threads", str(args.threads), "--queues", ",".join(queues))
+    supervisor = Supervisor(
+        [part("worker", *argv) for _ in range(args.processes)], child_environment()
+    )
+    _serve_observability(settings, lambda: None if supervisor.all_alive() else "a worker is restarting")
+    return supervisor.run(stop)
+
+
+def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.observability import scheduler_progress
+    from workers.processes import run_scheduler_process
+
+    settings.require_token_key()
+    started = time.time()
+    _serve_observability(settings, lambda: scheduler_progress(started))
+    return run_scheduler_process(settings)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rakuten-worker",
+        description="Rakuten France connector: verifies sellers, imports orders, pushes stock.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("migrate", help="create or upgrade the database schema (safe to run twice)")
+    sub.add_parser("genkey", help="print a new TOKEN_ENCRYPTION_KEY")
+    run = sub.add_parser("run", help="migrate, then run ingress, workers and scheduler, supervised")
+    run.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    sub.add_parser("ingress", help="consume inbound events from RabbitMQ")
+    worker = sub.add_parser("worker", help="run Dramatiq worker processes")
+    worker.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
+    worker.add_argument("--threads", type=int, default=8, help="threads per process (default 8)")
+    worker.add_argument("--queues", default="", help="comma-separated queues (default: all)")
+    sub.add_parser("scheduler", help="claim due work in the database and dispatch it")
+    sandbox = sub.add_parser("sandbox", help="serve a local Rakuten web-services sandbox")
+    sandbox.add_argument("--port", type=int, default=8099)
+    sandbox.add_argument("--host", default="127.0.0.1")
+    return parser
+
+
+COMMANDS: dict[str, Command] = {
+    "migrate": _migrate,
+    "genkey": _genkey,
+    "sandbox": _sandbox,
+    "run": _run,
+    "ingress": _ingress,
+    "worker": _worker,
+    "scheduler": _scheduler,
+}
+
+#: commands that run for long and export metrics as a process group
+LONG_RUNNING = {"run", "ingress", "worker", "scheduler"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, load the settings once and run the command; return its exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"rakuten-worker: {exc}", file=sys.stderr)
+        return 2
+    from workers.boot import BootError
+    from workers.logs import setup_logging
+
+    metrics_dir = None
+    if args.command in LONG_RUNNING:
+        from workers.observability import prepare_multiprocess
+
+        metrics_dir = prepare_multiprocess()
+        multiprocessing.current_process().name = args.command  # names the part in every log line
+
+    setup_logging(fmt=settings.observability.log_format, level=settings.observability.log_level)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except (SettingsError, BootError) as exc:
+        print(f"rakuten-worker: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if metrics_dir:
+            from workers.observability import cleanup_multiprocess
+
+            cleanup_multiprocess(metrics_dir)

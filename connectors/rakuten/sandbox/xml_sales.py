@@ -1,0 +1,132 @@
+"""getnewsales and getcurrentsales documents, in the shape of shiba's samples (rakuten-api.md §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from connectors.rakuten.sandbox.model import Item, Sale
+from connectors.rakuten.sandbox.seed import PURCHASE_DATE_FORMAT
+from connectors.rakuten.sandbox.xml_out import PROLOG, cdata, encode, open_root, request_echo, text
+
+
+def _yes_no(flag: bool) -> str:
+    """Return Rakuten's Y/N flag."""
+    return "Y" if flag else "N"
+
+
+def _person(buyer: dict[str, str]) -> str:
+    """Return the civility and name elements shared by every address."""
+    return (
+        f"<civility>{text(buyer['civility'])}</civility>\n"
+        f"<lastname>{cdata(buyer['last_name'])}</lastname>\n"
+        f"<firstname>{cdata(buyer['first_name'])}</firstname>\n"
+    )
+
+
+def _address(tag: str, buyer: dict[str, str]) -> str:
+    """Return a billingaddress or deliveryaddress element for the buyer."""
+    return (
+        f"<{tag}>\n{_person(buyer)}"
+        f"<address1>{cdata(buyer['address1'])}</address1>\n"
+        f"<address2>{cdata(buyer['address2'])}</address2>\n"
+        f"<zipcode>{text(buyer['zipcode'])}</zipcode>\n"
+        f"<city>{cdata(buyer['city'])}</city>\n\n"
+        f"<country>{cdata(buyer['country'])}</country>\n"
+        f"<countryalpha2>{text(buyer['countryalpha2'])}</countryalpha2>\n\n"
+        f"<phonenumber1>{text(buyer['phone'])}</phonenumber1>\n"
+        f"<phonenumber2></phonenumber2>\n\n</{tag}>\n"
+    )
+
+
+def _relay(sale: Sale) -> str:
+    """Return the collectionpointaddress: the relay's id and address with the buyer's names."""
+    relay = sale.relay
+    return (
+        f"<collectionpointaddress>\n{_person(sale.buyer)}"
+        f"<id>{cdata(relay['id'])}</id>\n"
+        f"<name>{cdata(relay['name'])}</name>\n"
+        f"<address>{cdata(relay['address'])}</address>\n"
+        f"<zipcode>{text(relay['zipcode'])}</zipcode>\n"
+        f"<city>{cdata(relay['city'])}</city>\n"
+        f"<country>{cdata(relay['country'])}</country>\n\n</collectionpointaddress>\n"
+    )
+
+
+def _addresses(sale: Sale) -> str:
+    """Return the address elements the sale's layout calls for (rakuten-api.md §8a)."""
+    if sale.layout == "billing":
+        return _address("billingaddress", sale.buyer)
+    if sale.layout == "relay":
+        return _relay(sale) + "\n" + _address("billingaddress", sale.buyer)
+    return _address("deliveryaddress", sale.buyer)
+
+
+def _amount(tag: str, item: Item) -> str:
+    """Return an amount/currency pair."""
+    return (
+        f"<{tag}>\n<amount>{text(item.price)}</amount>\n"
+        f"<currency>{text(item.currency)}</currency>\n</{tag}>\n"
+    )
+
+
+def _item(item: Item) -> str:
+    """Return one <item> element."""
+    return (
+        f"\n<item>\n<sku>{cdata(item.sku)}</sku>\n"
+        f"<advertid>{text(item.advert_id)}</advertid>\n{_amount('advertpricelisted', item)}"
+        f"<itemid>{text(item.item_id)}</itemid>\n"
+        f"<headline>{cdata(item.title)}</headline>\n"
+        f"<itemstatus>{cdata(item.status)}</itemstatus>\n"
+        f"<ispreorder>{_yes_no(item.is_preorder)}</ispreorder>\n"
+        f"<isnego>{_yes_no(item.is_nego)}</isnego>\n"
+        f"<negotiationcomment></negotiationcomment>\n{_amount('price', item)}"
+        "<isrsl>N</isrsl>\n<isbn></isbn>\n<ean></ean>\n"
+        f"<paymentstatus>{cdata(item.payment_status)}</paymentstatus>\n"
+        "<sellerscore></sellerscore>\n</item>\n"
+    )
+
+
+def sale_fragment(sale: Sale) -> bytes:
+    """Return the encoded <sale> element, cached on the sale until an item changes."""
+    if sale.xml is None:
+        buyer = sale.buyer
+        sale.xml = encode(
+            f"<sale>\n<purchaseid>{text(sale.purchase_id)}</purchaseid>\n"
+            f"<purchasedate>{sale.purchased_at.strftime(PURCHASE_DATE_FORMAT)}</purchasedate>\n"
+            f"<deliveryinformation>\n<shippingtype>{text(sale.shipping_type)}</shippingtype>\n"
+            "<isfullrsl>N</isfullrsl>\n"
+            f"<purchasebuyerlogin>{cdata(buyer['login'])}</purchasebuyerlogin>\n"
+            f"<purchasebuyeremail>{text(buyer['email'])}</purchasebuyeremail>\n"
+            f"{_addresses(sale)}\n</deliveryinformation>\n<items>\n"
+            + "".join(_item(item) for item in sale.items)
+            + "</items>\n</sale>\n"
+        )
+    return sale.xml
+
+
+def sales_document(
+    action: str,
+    *,
+    version: str,
+    last_version: str,
+    user: str,
+    seller_id: str,
+    sales: Sequence[bytes],
+    echo: dict[str, str] | None = None,
+    next_token: str | None = None,
+) -> bytes:
+    """Return a getnewsalesresult or getcurrentsalesresult around pre-rendered sale fragments.
+
+    `next_token` None leaves the element out (getnewsales); "" writes an empty one.
+    """
+    root = f"{action}result"
+    token = "" if next_token is None else f"<nexttoken>{text(next_token)}</nexttoken>\n"
+    head = encode(
+        PROLOG
+        + open_root(root, action, f"{action}.{version}.xsd")
+        + request_echo(version, user, echo)
+        + f"<response>\n<lastversion>{last_version}</lastversion>\n{token}"
+        + f"<sellerid>{text(seller_id)}</sellerid>\n<sales>\n"
+    )
+    tail = f"</sales>\n</response>\n</{root}>\n".encode("ascii")
+    return b"".join([head, *sales, tail])

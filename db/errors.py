@@ -1,7 +1,7 @@
 """Errors of the database layer.
 
-    DatabaseError
-     └── MigrationError
+DatabaseError
+ └── MigrationError
 """
 
 from __future__ import annotations

@@ -21,7 +21,16 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
 MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE id = ANY(%(ids)s)"
-
+# One statement for a whole batch, rows numbered in the order given. The bodies go
+# as a binary array (`%(bodies)b`): in the text format psycopg escapes every quote
+# of every document in Python, which costs more than the insert itself.
+INSERT_MANY = """
+INSERT INTO outbox (event_id, event_type, body)
+SELECT i, t, b FROM unnest(%(ids)s::text[], %(types)s::text[], %(bodies)b::jsonb[])
+    WITH ORDINALITY AS x(i, t, b, n)
+ORDER BY n
+ON CONFLICT (event_id) DO NOTHING
+"""
 
 
 def add_event(conn: psycopg.Connection[Any], event: Mapping[str, Any]) -> bool:
@@ -52,21 +61,20 @@ def mark_sent(conn: psycopg.Connection[Any], ids: Sequence[int]) -> None:
 def backlog(conn: psycopg.Connection[Any]) -> tuple[int, float | None]:
     """Return the number of unsent events and the age in seconds of the oldest."""
     row = conn.execute(
-        "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox "
-        "WHERE sent_at IS NULL"
+        "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox WHERE sent_at IS NULL"
     ).fetchone()
     assert row is not None
     return int(row[0]), (float(row[1]) if row[1] is not None else None)
 
 
 def add_events(conn: psycopg.Connection[Any], events: Sequence[Mapping[str, Any]]) -> None:
-    """Write several CloudEvents to the outbox in one round trip (duplicates are skipped)."""
+    """Write several CloudEvents to the outbox in one statement (duplicates are skipped)."""
     if events:
-        with conn.cursor() as cur:
-            cur.executemany(
-                INSERT,
-                [
-                    {"event_id": e["id"], "event_type": e["type"], "body": Jsonb(dict(e))}
-                    for e in events
-                ],
-            )
+        conn.execute(
+            INSERT_MANY,
+            {
+                "ids": [e["id"] for e in events],
+                "types": [e["type"] for e in events],
+                "bodies": [Jsonb(dict(e)) for e in events],
+            },
+        )

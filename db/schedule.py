@@ -102,9 +102,7 @@ def claim_reports(conn: psycopg.Connection[Any], *, lease_s: float, limit: int) 
     return [int(row[0]) for row in conn.execute(CLAIM_REPORTS, {"lease_s": lease_s, "limit": limit})]
 
 
-def claim_accepts(
-    conn: psycopg.Connection[Any], *, lease_s: float, limit: int
-) -> list[tuple[str, str]]:
+def claim_accepts(conn: psycopg.Connection[Any], *, lease_s: float, limit: int) -> list[tuple[str, str]]:
     """Claim sale items whose acceptance is due; return (integration id, item id) pairs."""
     rows = conn.execute(CLAIM_ACCEPTS, {"lease_s": lease_s, "limit": limit})
     return [(row[0], row[1]) for row in rows]

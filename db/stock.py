@@ -92,9 +92,7 @@ def apply_changes(conn: psycopg.Connection[Any], changes: Sequence[StockChange])
         },
     ).fetchall()
     if rows:
-        conn.execute(
-            MARK_PENDING, {"accounts": [r[0] for r in rows], "skus": [r[1] for r in rows]}
-        )
+        conn.execute(MARK_PENDING, {"accounts": [r[0] for r in rows], "skus": [r[1] for r in rows]})
     return len(rows)
 
 
@@ -190,8 +188,6 @@ WHERE integration_id = %(integration_id)s
 """
 
 
-def end_flush(
-    conn: psycopg.Connection[Any], integration_id: str, *, defer_s: float | None = None
-) -> None:
+def end_flush(conn: psycopg.Connection[Any], integration_id: str, *, defer_s: float | None = None) -> None:
     """Release the flush lease; `defer_s` holds off the next flush (quota cool-down)."""
     conn.execute(END_FLUSH, {"integration_id": integration_id, "defer_s": defer_s})

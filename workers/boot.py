@@ -9,7 +9,9 @@ from db.migrate import migrate
 from db.pool import open_pool
 from workers.settings import Settings
 
-SERVICES_HINT = "start the local services with scripts/services.sh (or docker compose up -d)"
+SERVICES_HINT = (
+    "start the local services with scripts/services.sh (or docker compose up -d postgres rabbitmq)"
+)
 
 
 class BootError(Exception):
@@ -32,9 +34,7 @@ def run_migrations(settings: Settings) -> list[str]:
             return migrate(conn)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BootError(
-            f"cannot reach DATABASE_URL ({_scrubbed(url)}): {reason}; {SERVICES_HINT}"
-        ) from None
+        raise BootError(f"cannot reach DATABASE_URL ({_scrubbed(url)}): {reason}; {SERVICES_HINT}") from None
 
 
 def open_database(settings: Settings, *, max_size: int = 8, name: str = "rakuten") -> ConnectionPool:

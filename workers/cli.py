@@ -105,9 +105,7 @@ def _worker_group(settings: Settings, args: argparse.Namespace, queues: list[str
 
     stop = stop_on_signals()
     argv = ("--threads", str(args.threads), "--queues", ",".join(queues))
-    supervisor = Supervisor(
-        [part("worker", *argv) for _ in range(args.processes)], child_environment()
-    )
+    supervisor = Supervisor([part("worker", *argv) for _ in range(args.processes)], child_environment())
     _serve_observability(settings, lambda: None if supervisor.all_alive() else "a worker is restarting")
     return supervisor.run(stop)
 
@@ -120,6 +118,18 @@ def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
     started = time.time()
     _serve_observability(settings, lambda: scheduler_progress(started))
     return run_scheduler_process(settings)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.demo import run_demo
+
+    return run_demo(settings, args)
+
+
+def _runbook(settings: Settings, args: argparse.Namespace) -> int:
+    from workers import runbook
+
+    return runbook.COMMANDS[args.command](settings, args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -138,6 +148,18 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--threads", type=int, default=8, help="threads per process (default 8)")
     worker.add_argument("--queues", default="", help="comma-separated queues (default: all)")
     sub.add_parser("scheduler", help="claim due work in the database and dispatch it")
+    demo = sub.add_parser("demo", help="run a demonstration against the built-in sandbox")
+    demo.add_argument("--keep-database", action="store_true", help="keep the demo database")
+    status = sub.add_parser("status", help="show integrations, due work and the outbox backlog")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    reverify = sub.add_parser("reverify", help="verify an integration's credentials again now")
+    reverify.add_argument("integration_id")
+    poll = sub.add_parser("poll", help="poll an integration's orders now")
+    poll.add_argument("integration_id")
+    resync = sub.add_parser("resync-stock", help="re-send all of an integration's stock in the next file")
+    resync.add_argument("integration_id")
+    replay = sub.add_parser("replay-dead-letters", help="move dead-lettered events back to the inbox")
+    replay.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
     sandbox = sub.add_parser("sandbox", help="serve a local Rakuten web-services sandbox")
     sandbox.add_argument("--port", type=int, default=8099)
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -152,6 +174,12 @@ COMMANDS: dict[str, Command] = {
     "ingress": _ingress,
     "worker": _worker,
     "scheduler": _scheduler,
+    "demo": _demo,
+    "status": _runbook,
+    "reverify": _runbook,
+    "poll": _runbook,
+    "resync-stock": _runbook,
+    "replay-dead-letters": _runbook,
 }
 
 #: commands that run for long and export metrics as a process group

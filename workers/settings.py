@@ -65,6 +65,8 @@ class RakutenSettings(_Env):
     rakuten_shipping_from_country: Annotated[int, Field(ge=1, le=999)] = 249
     #: seconds before an HTTP call to Rakuten gives up
     rakuten_http_timeout_s: Seconds = 30.0
+    #: seconds of the first retry after Rakuten failed; later retries grow from it
+    rakuten_retry_base_s: Seconds = 2.0
     #: days of getcurrentsales looked back at, for sales accepted elsewhere
     rakuten_current_sales_lookback_days: Annotated[int, Field(ge=0, le=90)] = 7
 
@@ -124,8 +126,7 @@ class Settings(BaseModel):
         key = self.security.token_encryption_key
         if key is None:
             raise SettingsError(
-                "TOKEN_ENCRYPTION_KEY is required: set it to a Fernet key "
-                "(rakuten-worker genkey prints one)"
+                "TOKEN_ENCRYPTION_KEY is required: set it to a Fernet key (rakuten-worker genkey prints one)"
             )
         return Fernet(key.get_secret_value().encode())
 

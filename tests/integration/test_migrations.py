@@ -37,8 +37,17 @@ def test_migrate_creates_every_table_the_flows_need(empty_database: str) -> None
         applied = migrate(conn)
     assert applied == [m.version for m in available_migrations()]
     assert {
-        "integrations", "stock_levels", "stock_pending", "stock_imports", "stock_import_lines",
-        "orders", "order_items", "order_changes", "inbox", "outbox", "schema_migrations",
+        "integrations",
+        "stock_levels",
+        "stock_pending",
+        "stock_imports",
+        "stock_import_lines",
+        "orders",
+        "order_items",
+        "order_changes",
+        "inbox",
+        "outbox",
+        "schema_migrations",
     } <= _tables(empty_database)
 
 
@@ -78,8 +87,8 @@ def test_orders_are_unique_per_integration_and_purchase_id(db_pool: object) -> N
     integration = f"int-{uuid.uuid4().hex[:8]}"
     with db_pool.connection() as conn:
         conn.execute(
-            "INSERT INTO integrations (integration_id, account_id, seller_id) "
-            "VALUES (%s, 'acc', 'shop')", (integration,),
+            "INSERT INTO integrations (integration_id, account_id, seller_id) VALUES (%s, 'acc', 'shop')",
+            (integration,),
         )
         insert = (
             "INSERT INTO orders (integration_id, order_id, account_id, ordered_at, status, data) "

@@ -78,7 +78,7 @@ def build_item(raw: Any, next_id: Callable[[str], str], advert_ids: Mapping[str,
     """Build one Item; its advert id defaults to the listing's advert id for its sku."""
     if not isinstance(raw, Mapping):
         raise SeedError("each item must be an object")
-    sku = str(raw.get("sku", ""))
+    sku = str(raw.get("sku") or "")  # null or absent: a listing without a seller reference
     advert_id = raw.get("advert_id") or advert_ids.get(sku) or next_id("advert")
     return Item(
         item_id=str(raw.get("item_id") or next_id("item")),

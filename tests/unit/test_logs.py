@@ -1,0 +1,54 @@
+"""Log lines: text or JSON, with the integration in context, never a token parameter."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from workers.logs import log_context, setup_logging
+
+
+@pytest.fixture
+def restore_root() -> object:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield root
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_json_lines_carry_the_context_fields(
+    restore_root: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging(fmt="json", level="INFO")
+    with log_context(integration_id="int-1", import_id=42):
+        logging.getLogger("workers.test").info("stock file sent: %d SKU(s)", 3)
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["message"] == "stock file sent: 3 SKU(s)"
+    assert (line["integration_id"], line["import_id"], line["level"]) == ("int-1", "42", "INFO")
+
+
+def test_text_lines_end_with_the_context(restore_root: object, capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging(fmt="text", level="INFO")
+    with log_context(integration_id="int-2"):
+        logging.getLogger("workers.test").warning("order poll failed")
+    assert capsys.readouterr().err.strip().endswith("order poll failed [integration_id=int-2]")
+
+
+def test_a_token_parameter_that_reaches_a_log_line_is_masked(
+    restore_root: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging(fmt="text", level="INFO")
+    logging.getLogger("workers.test").error("GET %s", "https://x/sales_ws?action=a&login=l&pwd=SECRET-TOK")
+    err = capsys.readouterr().err
+    assert "SECRET-TOK" not in err and "pwd=***" in err
+
+
+def test_the_context_ends_with_its_block(restore_root: object, capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging(fmt="json", level="INFO")
+    with log_context(integration_id="int-3"):
+        pass
+    logging.getLogger("workers.test").info("after")
+    assert "integration_id" not in json.loads(capsys.readouterr().err.strip().splitlines()[-1])

@@ -1,0 +1,77 @@
+"""Accepting sale items on Rakuten, one tracked step per item, for integrations that opted in.
+
+An item is accepted at most once by us: the step is recorded when Rakuten
+answers, failures are retried by the scheduler's sweep with backoff, and an item
+that a later poll shows accepted (by the seller on the site, say) counts as done.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from connectors.rakuten import RakutenAuthError, RakutenError, RakutenRateLimited, RakutenRejected
+from db import integrations, orders
+from workers.context import Context
+from workers.logs import log_context
+from workers.metrics import METRICS
+from workers.verification import INVALID_CREDENTIALS_DETAIL, refuse
+
+log = logging.getLogger(__name__)
+
+#: attempts before an item is left for the seller to accept on the site
+MAX_ATTEMPTS = 6
+#: retry bases (RAKUTEN_RETRY_BASE_S) before the second attempt, doubled after each failure
+RETRY_FACTOR = 15
+
+
+def accept_item(ctx: Context, integration_id: str, item_id: str) -> str | None:
+    """Accept one sale item on Rakuten if it is still to be accepted; return its new state."""
+    with ctx.pool.connection() as conn:
+        state = orders.get_accept_state(conn, integration_id, item_id)
+        current = integrations.get(conn, integration_id)
+    if state is None or state.accept_state != "pending" or current is None:
+        return None
+    if current.status != "verified":
+        return None
+    if not current.auto_accept_orders:  # turned off since: leave the item to the seller
+        with ctx.pool.connection() as conn:
+            orders.set_accept_state(conn, integration_id, item_id, state="none", attempted=False)
+        return "none"
+    with log_context(integration_id=integration_id, item_id=item_id):
+        try:
+            ctx.rakuten.accept_sale_item(
+                ctx.credentials(current),
+                item_id,
+                shipping_from_country=ctx.settings.rakuten.rakuten_shipping_from_country,
+            )
+        except RakutenAuthError:
+            refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
+            return None
+        except RakutenError as exc:
+            return _failed(ctx, integration_id, item_id, state.accept_attempts + 1, exc)
+        with ctx.pool.connection() as conn:
+            orders.set_accept_state(
+                conn, integration_id, item_id, state="accepted", attempted=True, status="ACCEPTED"
+            )
+        METRICS.sales_accepted.inc()
+        log.info("sale item accepted")
+        return "accepted"
+
+
+def _failed(ctx: Context, integration_id: str, item_id: str, attempt: int, exc: RakutenError) -> str:
+    if isinstance(exc, RakutenRateLimited):
+        METRICS.quota_hits.labels(operation="accept").inc()
+    METRICS.accept_failures.labels(error=type(exc).__name__).inc()
+    # a refusal (ParameterError: the item cannot be accepted, e.g. already accepted or
+    # cancelled) is retried too: a later poll settles items that are no longer waiting
+    give_up = attempt >= MAX_ATTEMPTS
+    state = "failed" if give_up else "pending"
+    base = ctx.settings.rakuten.rakuten_retry_base_s
+    retry_in = None if give_up else base * RETRY_FACTOR * 2 ** (attempt - 1)
+    detail = f"{type(exc).__name__}: {exc.code}" if isinstance(exc, RakutenRejected) else type(exc).__name__
+    with ctx.pool.connection() as conn:
+        orders.set_accept_state(
+            conn, integration_id, item_id, state=state, attempted=True, retry_in_s=retry_in, error=detail
+        )
+    log.warning("accepting the sale item failed (%s), attempt %d", detail, attempt)
+    return state

@@ -1,0 +1,167 @@
+"""Applying inbound events: the handler the ingress hands each batch of valid events to.
+
+A batch is applied in one transaction with its inbox rows, so an event counts as
+processed exactly when its effects commit; a redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from db import inbox, integrations, stock
+from events.inbound import (
+    InboundEvent,
+    IntegrationDeleted,
+    IntegrationInstalled,
+    IntegrationUpdated,
+    StockChanged,
+)
+from workers.context import Dispatcher
+from workers.crypto import TokenCipher
+from workers.logs import log_context
+
+log = logging.getLogger(__name__)
+
+#: seconds before the scheduler re-sends a verification whose message was lost
+VERIFY_LEASE_S = 60.0
+
+
+class IntegrationConflict(Exception):
+    """Raised when an event names an integration that belongs to another account."""
+
+
+@dataclass
+class _Followups:
+    verify: list[str] = field(default_factory=list)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a handler error is worth retrying as is (the database is down or busy)."""
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout)
+
+
+class EventHandler:
+    """Applies batches of inbound events; callable, as the ingress expects."""
+
+    def __init__(self, pool: ConnectionPool, cipher: TokenCipher, dispatch: Dispatcher) -> None:
+        self.pool = pool
+        self.cipher = cipher
+        self.dispatch = dispatch
+
+    def __call__(self, events: Sequence[InboundEvent]) -> None:
+        """Apply `events` in one transaction, then send the verifications they call for."""
+        followups = _Followups()
+        with self.pool.connection() as conn, conn.transaction():
+            fresh = _first_time(conn, events)
+            for event in fresh:
+                if not isinstance(event.data, StockChanged):
+                    self._apply_integration_event(conn, event, followups)
+            stock.apply_changes(
+                conn,
+                [
+                    stock.StockChange(
+                        e.data.account_id, e.data.sku, e.data.quantity, e.data.version, e.time, e.id
+                    )
+                    for e in fresh
+                    if isinstance(e.data, StockChanged)
+                ],
+            )
+        for integration_id in followups.verify:
+            self.dispatch.verify(integration_id)
+
+    def _apply_integration_event(
+        self, conn: psycopg.Connection[Any], event: InboundEvent, followups: _Followups
+    ) -> None:
+        data = event.data
+        assert isinstance(data, IntegrationInstalled | IntegrationUpdated | IntegrationDeleted)
+        with log_context(integration_id=data.integration_id):
+            current = integrations.get(conn, data.integration_id, lock=True)
+            if current is not None and current.account_id != data.account_id:
+                raise IntegrationConflict(f"integration {data.integration_id} belongs to another account")
+            if current is not None and current.status == "deleted":
+                log.info("ignoring %r: the integration was deleted", event.type)
+            elif isinstance(data, IntegrationDeleted):
+                if current is not None:
+                    integrations.delete(conn, data.integration_id)
+                    log.info("integration deleted: token erased, polling and pushing stopped")
+            elif current is None and isinstance(data, IntegrationUpdated):
+                log.warning("ignoring integration.updated for an unknown integration")
+            elif current is None:
+                assert isinstance(data, IntegrationInstalled)
+                self._install(conn, data, followups)
+            else:
+                self._update(conn, current, data, followups)
+
+    def _install(
+        self, conn: psycopg.Connection[Any], data: IntegrationInstalled, followups: _Followups
+    ) -> None:
+        integrations.insert(
+            conn,
+            integration_id=data.integration_id,
+            account_id=data.account_id,
+            application_name=data.application_name,
+            seller_id=data.seller_id,
+            token_encrypted=self.cipher.encrypt(data.token.get_secret_value()),
+            stock_sync_enabled=data.stock_sync_enabled,
+            auto_accept_orders=data.auto_accept_orders,
+            verify_lease_s=VERIFY_LEASE_S,
+        )
+        followups.verify.append(data.integration_id)
+        log.info("integration installed (stock sync %s)", "on" if data.stock_sync_enabled else "off")
+
+    def _update(
+        self,
+        conn: psycopg.Connection[Any],
+        current: integrations.Integration,
+        data: IntegrationInstalled | IntegrationUpdated,
+        followups: _Followups,
+    ) -> None:
+        """Apply the fields present (all of them for a repeated install)."""
+        present = data.changes() if isinstance(data, IntegrationUpdated) else data.model_dump()
+        sync_on = present.get("stock_sync_enabled", current.stock_sync_enabled)
+        integrations.update_settings(
+            conn,
+            current.integration_id,
+            application_name=present.get("application_name", current.application_name),
+            stock_sync_enabled=sync_on,
+            auto_accept_orders=present.get("auto_accept_orders", current.auto_accept_orders),
+            push_all_stock=sync_on and not current.stock_sync_enabled,
+        )
+        seller_id = present.get("seller_id", current.seller_id)
+        token = present.get("token")
+        old_token = self._stored_token(current)
+        new_token = token.get_secret_value() if token is not None else old_token
+        if new_token is not None and (seller_id != current.seller_id or new_token != old_token):
+            integrations.update_credentials(
+                conn,
+                current.integration_id,
+                seller_id=seller_id,
+                token_encrypted=self.cipher.encrypt(new_token),
+                verify_lease_s=VERIFY_LEASE_S,
+            )
+            followups.verify.append(current.integration_id)
+            log.info("integration credentials changed: verifying again")
+        else:
+            log.info("integration settings updated")
+
+    def _stored_token(self, current: integrations.Integration) -> str | None:
+        if current.token_encrypted is None:
+            return None
+        return self.cipher.decrypt(current.token_encrypted)
+
+
+def _first_time(conn: psycopg.Connection[Any], events: Sequence[InboundEvent]) -> list[InboundEvent]:
+    """Record the batch in the inbox; return the events never applied before, in order."""
+    new_ids = inbox.record_new(conn, [(e.id, e.type) for e in events])
+    fresh: list[InboundEvent] = []
+    for event in events:
+        if event.id in new_ids:
+            new_ids.discard(event.id)
+            fresh.append(event)
+    return fresh

@@ -1,0 +1,46 @@
+"""Business metrics of the use cases (Prometheus counters, multiprocess-safe).
+
+The event metrics live in `events.metrics`; gauges read from the database
+(integrations by status, outbox backlog, poll lag) are collected at scrape time
+by `workers.observability`.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.verifications = Counter(
+            "rakuten_verifications", "Verification outcomes, by outcome.", ["outcome"]
+        )
+        self.order_polls = Counter("rakuten_order_polls", "Order polls, by outcome.", ["outcome"])
+        self.orders_imported = Counter("rakuten_orders_imported", "Orders imported (new purchases).")
+        self.order_changes = Counter("rakuten_order_changes", "Items added to, or changed on, known orders.")
+        self.sales_accepted = Counter("rakuten_sales_accepted", "Sale items accepted on Rakuten.")
+        self.accept_failures = Counter(
+            "rakuten_sale_accept_failures", "Failed attempts to accept a sale item, by error.", ["error"]
+        )
+        self.stock_files = Counter("rakuten_stock_files_sent", "Stock files Rakuten accepted.")
+        self.stock_skus_sent = Counter("rakuten_stock_skus_sent", "SKU lines sent in stock files.")
+        self.stock_skus_rejected = Counter(
+            "rakuten_stock_skus_rejected", "SKU lines Rakuten rejected in import reports."
+        )
+        self.stock_files_failed = Counter(
+            "rakuten_stock_files_failed", "Stock files Rakuten refused as a whole."
+        )
+        self.quota_hits = Counter(
+            "rakuten_quota_hits", "Answers 'Quota exceeded.' from Rakuten, by operation.", ["operation"]
+        )
+        self.rakuten_failures = Counter(
+            "rakuten_call_failures", "Failed Rakuten calls, by operation and error.", ["operation", "error"]
+        )
+        self.scheduler_tick = Gauge(
+            "rakuten_scheduler_last_tick_timestamp_seconds",
+            "When a scheduler last completed a tick (Unix time).",
+            multiprocess_mode="max",
+        )
+
+
+METRICS = _Metrics()

@@ -1,0 +1,120 @@
+"""The scheduler: claims due work in PostgreSQL and sends it to the actors.
+
+Long waits (next order poll, next stock flush, report polls, retries) are due
+times in the database, never Dramatiq delays. Each claim leases the row, so any
+number of schedulers may run, and a lost message is sent again when its lease ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from db import schedule, stock
+from workers.context import Context
+from workers.handlers import VERIFY_LEASE_S, is_transient
+from workers.metrics import METRICS
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.25  #: seconds between two looks at the due work
+BATCH = 200  #: rows claimed per kind of work and tick
+ORDER_POLL_LEASE_S = 300.0  #: seconds before an order poll whose worker vanished is sent again
+FLUSH_LEASE_S = 60.0  #: likewise for a stock flush
+REPORT_LEASE_S = 120.0  #: likewise for a report poll
+ACCEPT_LEASE_S = 120.0  #: likewise for a sale acceptance
+OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep relays it
+
+
+@dataclass
+class TickResult:
+    """What one tick claimed and sent."""
+
+    verifications: list[str] = field(default_factory=list)
+    order_polls: list[str] = field(default_factory=list)
+    reconciliations: list[str] = field(default_factory=list)
+    stock_flushes: list[str] = field(default_factory=list)
+    reports: list[int] = field(default_factory=list)
+    accepts: list[tuple[str, str]] = field(default_factory=list)
+    outbox_swept: bool = False
+
+
+def tick(ctx: Context) -> TickResult:
+    """Claim everything due now and dispatch it; return what was dispatched."""
+    s = ctx.settings.rakuten
+    result = TickResult()
+    with ctx.pool.connection() as conn:
+        with conn.transaction():
+            result.verifications = schedule.claim_verifications(conn, lease_s=VERIFY_LEASE_S, limit=BATCH)
+        with conn.transaction():
+            result.order_polls = schedule.claim_order_polls(conn, lease_s=ORDER_POLL_LEASE_S, limit=BATCH)
+        with conn.transaction():
+            result.reconciliations = schedule.claim_reconciliations(
+                conn, every_s=s.rakuten_reconcile_interval_s, limit=BATCH
+            )
+            for integration_id in result.reconciliations:
+                stock.mark_all_pending(conn, integration_id)
+        with conn.transaction():
+            result.stock_flushes = schedule.claim_stock_flushes(
+                conn, interval_s=s.rakuten_stock_push_interval_s, lease_s=FLUSH_LEASE_S, limit=BATCH
+            )
+        with conn.transaction():
+            result.reports = schedule.claim_reports(conn, lease_s=REPORT_LEASE_S, limit=BATCH)
+        with conn.transaction():
+            result.accepts = schedule.claim_accepts(conn, lease_s=ACCEPT_LEASE_S, limit=BATCH)
+    _dispatch(ctx, result)
+    return result
+
+
+def _dispatch(ctx: Context, result: TickResult) -> None:
+    for integration_id in result.verifications:
+        ctx.dispatch.verify(integration_id)
+    for integration_id in result.order_polls:
+        ctx.dispatch.import_orders(integration_id)
+    for integration_id in result.stock_flushes:
+        ctx.dispatch.push_stock(integration_id)
+    for import_pk in result.reports:
+        ctx.dispatch.poll_import_report(import_pk)
+    for integration_id, item_id in result.accepts:
+        ctx.dispatch.accept_item(integration_id, item_id)
+
+
+def sweep_outbox(ctx: Context) -> bool:
+    """Send the relay if events wait in the outbox longer than a normal relay takes."""
+    with ctx.pool.connection() as conn:
+        waiting = schedule.outbox_waiting(conn, older_than_s=OUTBOX_SWEEP_S)
+    if waiting:
+        ctx.dispatch.relay_outbox()
+    return waiting
+
+
+def run_scheduler(ctx: Context, stop: threading.Event, *, tick_s: float = TICK_S) -> None:
+    """Tick until `stop` is set; a database or broker outage is waited out, not fatal."""
+    log.info("scheduler started (tick %.2fs)", tick_s)
+    backoff = tick_s
+    last_sweep = 0.0
+    while not stop.is_set():
+        try:
+            tick(ctx)
+            if time.monotonic() - last_sweep >= OUTBOX_SWEEP_S:
+                sweep_outbox(ctx)
+                last_sweep = time.monotonic()
+            METRICS.scheduler_tick.set(time.time())
+            backoff = tick_s
+        except Exception as exc:
+            if not is_transient(exc) and not _broker_error(exc):
+                log.exception("scheduler tick failed")
+            else:
+                log.warning("scheduler tick failed (%s); retrying in %.1fs", type(exc).__name__, backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 10.0)
+            continue
+        stop.wait(tick_s)
+    log.info("scheduler stopped")
+
+
+def _broker_error(exc: BaseException) -> bool:
+    module = type(exc).__module__
+    return module.startswith(("pika", "dramatiq"))

@@ -112,11 +112,21 @@ class DatabaseGauges:
 
 
 class Health:
-    """Decides whether the process group is healthy: services answer, work progresses."""
+    """Decides whether the process group is healthy: services answer, work progresses.
 
-    def __init__(self, settings: Settings, *, progress: Callable[[], str | None]) -> None:
+    With `inbox_queue`, the group runs an ingress: it is healthy only once the
+    queue exists and has a consumer (before that, published events would be lost).
+    """
+
+    def __init__(
+        self, settings: Settings, *, progress: Callable[[], str | None], inbox_queue: str | None = None
+    ) -> None:
         self.settings = settings
         self.progress = progress
+        self.inbox_queue = inbox_queue
+        # pika logs every refused connection at ERROR with a traceback; the problem
+        # is reported by /healthz itself
+        logging.getLogger("pika").setLevel(logging.CRITICAL)
 
     def check(self) -> dict[str, str]:
         """Return a problem per failing check (empty when healthy)."""
@@ -126,17 +136,33 @@ class Health:
                 conn.execute("SELECT 1")
         except psycopg.Error as exc:
             problems["database"] = f"unreachable ({type(exc).__name__})"
-        try:
-            params = pika.URLParameters(str(self.settings.broker.rabbitmq_url))
-            params.socket_timeout = params.blocked_connection_timeout = 3
-            params.connection_attempts = 1
-            pika.BlockingConnection(params).close()
-        except Exception as exc:  # pika raises many unrelated classes
-            problems["broker"] = f"unreachable ({type(exc).__name__})"
+        problems.update(self._check_broker())
         stalled = self.progress()
         if stalled:
             problems["progress"] = stalled
         return problems
+
+    def _check_broker(self) -> dict[str, str]:
+        params = pika.URLParameters(str(self.settings.broker.rabbitmq_url))
+        params.socket_timeout = params.blocked_connection_timeout = 3
+        params.connection_attempts = 1
+        try:
+            connection = pika.BlockingConnection(params)
+        except Exception as exc:  # pika raises many unrelated classes
+            return {"broker": f"unreachable ({type(exc).__name__})"}
+        try:
+            if self.inbox_queue is None:
+                return {}
+            try:
+                declared = connection.channel().queue_declare(self.inbox_queue, passive=True)
+            except pika.exceptions.ChannelClosedByBroker:
+                return {"ingress": f"queue {self.inbox_queue!r} is not declared yet"}
+            if declared.method.consumer_count < 1:
+                return {"ingress": f"no consumer on queue {self.inbox_queue!r}"}
+            return {}
+        finally:
+            if connection.is_open:
+                connection.close()
 
 
 def last_scheduler_tick() -> float | None:

@@ -20,7 +20,9 @@ EVENTS_PUBLISHED = Counter(
 )
 INGRESS_BATCHES = Counter("rakuten_ingress_batches", "Batches of messages the ingress processed.")
 INGRESS_LAST_BATCH_SIZE = Gauge(
-    "rakuten_ingress_last_batch_size", "Number of messages in the last ingress batch."
+    "rakuten_ingress_last_batch_size",
+    "Number of messages in the last ingress batch.",
+    multiprocess_mode="livemostrecent",
 )
 HANDLER_RETRIES = Counter(
     "rakuten_ingress_handler_retries",

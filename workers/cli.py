@@ -63,22 +63,25 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             return "a part is restarting"
         return scheduler_progress(started)
 
-    _serve_observability(settings, progress)
+    _serve_observability(settings, progress, with_ingress=True)
     return supervisor.run(stop)
 
 
-def _serve_observability(settings: Settings, progress: Callable[[], str | None]) -> None:
+def _serve_observability(
+    settings: Settings, progress: Callable[[], str | None], *, with_ingress: bool = False
+) -> None:
     from workers.observability import Health, serve
 
     if not os.environ.get("RAKUTEN_METRICS_CHILD"):
-        serve(settings, Health(settings, progress=progress))
+        inbox = settings.broker.events_queue if with_ingress else None
+        serve(settings, Health(settings, progress=progress, inbox_queue=inbox))
 
 
 def _ingress(settings: Settings, args: argparse.Namespace) -> int:
     from workers.processes import run_ingress
 
     settings.require_token_key()
-    _serve_observability(settings, lambda: None)
+    _serve_observability(settings, lambda: None, with_ingress=True)
     return run_ingress(settings)
 
 

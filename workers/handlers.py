@@ -23,7 +23,7 @@ from events.inbound import (
     StockChanged,
 )
 from workers.context import Dispatcher
-from workers.crypto import TokenCipher
+from workers.crypto import TokenCipher, TokenDecryptError
 from workers.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,12 @@ class EventHandler:
     def _stored_token(self, current: integrations.Integration) -> str | None:
         if current.token_encrypted is None:
             return None
-        return self.cipher.decrypt(current.token_encrypted)
+        try:
+            return self.cipher.decrypt(current.token_encrypted)
+        except TokenDecryptError:
+            # the key changed: the stored token is lost, but a new one can replace it
+            log.error("the stored token cannot be decrypted with TOKEN_ENCRYPTION_KEY")
+            return None
 
 
 def _first_time(conn: psycopg.Connection[Any], events: Sequence[InboundEvent]) -> list[InboundEvent]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 
@@ -11,16 +12,20 @@ from workers.logs import log_context, setup_logging
 
 
 @pytest.fixture
-def restore_root() -> object:
+def restore_root() -> Iterator[logging.Logger]:
+    """Undo setup_logging: root handlers and level, and the levels it gives noisy loggers."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    noisy = {name: logging.getLogger(name).level for name in ("pika", "httpx", "httpcore", "dramatiq")}
     yield root
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, noisy_level in noisy.items():
+        logging.getLogger(name).setLevel(noisy_level)
 
 
 def test_json_lines_carry_the_context_fields(
-    restore_root: object, capsys: pytest.CaptureFixture[str]
+    restore_root: logging.Logger, capsys: pytest.CaptureFixture[str]
 ) -> None:
     setup_logging(fmt="json", level="INFO")
     with log_context(integration_id="int-1", import_id=42):
@@ -30,7 +35,9 @@ def test_json_lines_carry_the_context_fields(
     assert (line["integration_id"], line["import_id"], line["level"]) == ("int-1", "42", "INFO")
 
 
-def test_text_lines_end_with_the_context(restore_root: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_lines_end_with_the_context(
+    restore_root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
     setup_logging(fmt="text", level="INFO")
     with log_context(integration_id="int-2"):
         logging.getLogger("workers.test").warning("order poll failed")
@@ -38,7 +45,7 @@ def test_text_lines_end_with_the_context(restore_root: object, capsys: pytest.Ca
 
 
 def test_a_token_parameter_that_reaches_a_log_line_is_masked(
-    restore_root: object, capsys: pytest.CaptureFixture[str]
+    restore_root: logging.Logger, capsys: pytest.CaptureFixture[str]
 ) -> None:
     setup_logging(fmt="text", level="INFO")
     logging.getLogger("workers.test").error("GET %s", "https://x/sales_ws?action=a&login=l&pwd=SECRET-TOK")
@@ -46,7 +53,9 @@ def test_a_token_parameter_that_reaches_a_log_line_is_masked(
     assert "SECRET-TOK" not in err and "pwd=***" in err
 
 
-def test_the_context_ends_with_its_block(restore_root: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_context_ends_with_its_block(
+    restore_root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
     setup_logging(fmt="json", level="INFO")
     with log_context(integration_id="int-3"):
         pass

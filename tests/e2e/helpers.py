@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -34,11 +33,19 @@ from psycopg import sql
 
 from events.outbound import OUTBOUND_TYPES
 from events.topology import declare_exchange
+from tests import waiting
 from tests.fixtures.services import with_database
 
 T = TypeVar("T")
 
 DEADLINE = 30.0  #: seconds a condition may take by default
+
+
+def wait_until(
+    condition: Callable[[], T | None], what: str, *, timeout: float = DEADLINE, every: float = 0.1
+) -> T:
+    """`tests.waiting.wait_until` with the end-to-end tests' longer default deadline."""
+    return waiting.wait_until(condition, what, timeout=timeout, every=every)
 #: Environment the test process may carry that must not leak into `run`'s group.
 GROUP_ENV = ("PROMETHEUS_MULTIPROC_DIR", "dramatiq_prom_db", "RAKUTEN_METRICS_CHILD")
 #: fast intervals, so flows complete within seconds
@@ -47,20 +54,6 @@ FAST_INTERVALS = {
     "RAKUTEN_STOCK_PUSH_INTERVAL_S": "1",
     "RAKUTEN_REPORT_POLL_INTERVAL_S": "0.3",
 }
-
-
-def wait_until(
-    condition: Callable[[], T | None], what: str, *, timeout: float = DEADLINE, every: float = 0.1
-) -> T:
-    """Poll `condition` until it returns something truthy and return that; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
 
 
 def free_port() -> int:

@@ -22,7 +22,8 @@ from connectors.rakuten import (
     build_stock_files,
 )
 from connectors.rakuten.sandbox import Sandbox
-from tests.fixtures.sandbox import SellerAccount, wait_until
+from tests.fixtures.sandbox import SellerAccount
+from tests.waiting import wait_until
 
 
 @pytest.fixture

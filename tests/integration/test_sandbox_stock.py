@@ -14,8 +14,8 @@ from tests.fixtures.sandbox import (
     stock_file,
     text,
     upload,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 
 def _import_id(response: httpx.Response) -> str:

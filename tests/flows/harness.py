@@ -25,41 +25,25 @@ from connectors.rakuten import RakutenClient
 from connectors.rakuten.sandbox import Sandbox
 from db.pool import open_pool
 from events.inbound import InboundEvent, parse_inbound
-from workers import acceptance, orders, scheduler, stock_sync, verification
+from workers import scheduler
 from workers.context import Context
 from workers.crypto import TokenCipher
+from workers.dispatch import TASKS, TaskDispatcher
 from workers.handlers import EventHandler
 from workers.settings import load_settings
 
 
 @dataclass
-class QueueDispatcher:
+class QueueDispatcher(TaskDispatcher):
     """Records the work the use cases send, for the test to run."""
 
     tasks: deque[tuple[str, tuple[Any, ...]]] = field(default_factory=deque)
     sent: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
-    def _add(self, name: str, *args: Any) -> None:
+    def submit(self, name: str, *args: Any) -> None:
+        """Queue the task."""
         self.tasks.append((name, args))
         self.sent.append((name, args))
-
-    def verify(self, integration_id: str) -> None:
-        self._add("verify", integration_id)
-
-    def import_orders(self, integration_id: str) -> None:
-        self._add("import_orders", integration_id)
-
-    def push_stock(self, integration_id: str) -> None:
-        self._add("push_stock", integration_id)
-
-    def poll_import_report(self, import_pk: int) -> None:
-        self._add("poll_import_report", import_pk)
-
-    def accept_item(self, integration_id: str, item_id: str) -> None:
-        self._add("accept_item", integration_id, item_id)
-
-    def relay_outbox(self) -> None:
-        self._add("relay_outbox")
 
 
 def event(
@@ -164,15 +148,6 @@ class World:
         with self.pool.connection() as conn:
             row = conn.execute(query, params).fetchone()
         return row[0] if row else None
-
-
-TASKS: dict[str, Callable[..., Any]] = {
-    "verify": verification.verify_integration,
-    "import_orders": orders.import_orders,
-    "push_stock": stock_sync.push_stock,
-    "poll_import_report": stock_sync.poll_import_report,
-    "accept_item": acceptance.accept_item,
-}
 
 
 @contextmanager

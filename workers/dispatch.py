@@ -1,0 +1,54 @@
+"""Running the actors' work without Dramatiq: the task table and a dispatcher base.
+
+`workers.actors.DramatiqDispatcher` sends work through RabbitMQ. The tests and the
+benchmarks run the same use-case functions in their own process instead; they
+subclass `TaskDispatcher` and say what `submit` does with a task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workers import acceptance, orders, stock_sync, verification
+
+#: the use-case function behind each actor (all but the relay, which needs no context)
+TASKS: dict[str, Callable[..., Any]] = {
+    "verify": verification.verify_integration,
+    "import_orders": orders.import_orders,
+    "push_stock": stock_sync.push_stock,
+    "poll_import_report": stock_sync.poll_import_report,
+    "accept_item": acceptance.accept_item,
+}
+
+
+class TaskDispatcher:
+    """A `Dispatcher` that turns every call into `submit(task name, *arguments)`."""
+
+    def submit(self, name: str, *args: Any) -> None:
+        """Do something with the task `name` (a key of TASKS, or "relay_outbox")."""
+        raise NotImplementedError
+
+    def verify(self, integration_id: str) -> None:
+        """Submit `verify`."""
+        self.submit("verify", integration_id)
+
+    def import_orders(self, integration_id: str) -> None:
+        """Submit `import_orders`."""
+        self.submit("import_orders", integration_id)
+
+    def push_stock(self, integration_id: str) -> None:
+        """Submit `push_stock`."""
+        self.submit("push_stock", integration_id)
+
+    def poll_import_report(self, import_pk: int) -> None:
+        """Submit `poll_import_report`."""
+        self.submit("poll_import_report", import_pk)
+
+    def accept_item(self, integration_id: str, item_id: str) -> None:
+        """Submit `accept_item`."""
+        self.submit("accept_item", integration_id, item_id)
+
+    def relay_outbox(self) -> None:
+        """Submit `relay_outbox`."""
+        self.submit("relay_outbox")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(%(key)s, 0))"
@@ -27,6 +29,22 @@ def exclusive(pool: ConnectionPool, kind: str, name: str) -> Iterator[bool]:
         try:
             yield acquired
         finally:
-            if acquired and not conn.closed:
-                conn.execute(UNLOCK, {"key": key})
-                conn.commit()
+            if acquired:
+                _unlock(conn, key)
+
+
+def _unlock(conn: psycopg.Connection[Any], key: str) -> None:
+    """Release the lock; if that fails, end the session, which releases it too.
+
+    A session killed while the block ran (a restart, pg_terminate_backend) took
+    its locks with it: failing the block's finished work because the unlock
+    cannot run would only get the work done twice. And a session whose unlock
+    failed must not go back to the pool still holding the lock.
+    """
+    if conn.closed:
+        return
+    try:
+        conn.execute(UNLOCK, {"key": key})
+        conn.commit()
+    except psycopg.Error:
+        conn.close()

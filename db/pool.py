@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from psycopg_pool import ConnectionPool
 
 
@@ -12,15 +15,27 @@ def open_pool(
 
     Raises `psycopg_pool.PoolTimeout` when PostgreSQL does not answer in `timeout`.
     """
+
+    def check(conn: psycopg.Connection[Any]) -> None:
+        # A connection killed by the server (restart, pg_terminate_backend) is
+        # detected when taken from the pool instead of failing the caller. One dead
+        # connection means the others idle in the pool are dead too: replace them
+        # all now. Otherwise the pool hands them out one by one, and its check loop
+        # sleeps 1, 2, 4, 8... seconds after each, so a pool of ten dead connections
+        # kept callers waiting past the pool timeout after a server restart.
+        try:
+            ConnectionPool.check_connection(conn)
+        except psycopg.Error:
+            pool.drain()
+            raise
+
     pool = ConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
         name=name,
         open=False,
-        # a connection killed by the server (restart, pg_terminate_backend) is
-        # detected when taken from the pool instead of failing the caller
-        check=ConnectionPool.check_connection,
+        check=check,
         kwargs={"application_name": name},
     )
     pool.open(wait=True, timeout=timeout)

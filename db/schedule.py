@@ -65,6 +65,20 @@ WHERE (integration_id, item_id) IN (
     ORDER BY o.accept_due_at LIMIT %(limit)s FOR UPDATE OF o SKIP LOCKED)
 RETURNING integration_id, item_id
 """
+# Releasing claims whose message could not be sent (the broker is away): the work is
+# due again at once instead of when its lease ends, minutes later.
+RELEASE = {
+    "verify": """UPDATE integrations SET verify_due_at = now()
+        WHERE integration_id = ANY(%(ids)s) AND status IN ('pending', 'unavailable')""",
+    "orders": """UPDATE integrations SET orders_due_at = now()
+        WHERE integration_id = ANY(%(ids)s) AND status = 'verified'""",
+    "stock": "UPDATE integrations SET stock_lease_until = NULL WHERE integration_id = ANY(%(ids)s)",
+    "report": """UPDATE stock_imports SET report_due_at = now()
+        WHERE id = ANY(%(ids)s::bigint[]) AND status = 'pending'""",
+    "accept": """UPDATE order_items SET accept_due_at = now()
+        WHERE (integration_id, item_id) IN (SELECT * FROM unnest(%(ids)s::text[], %(items)s::text[]))
+        AND accept_state = 'pending'""",
+}
 OUTBOX_WAITING = """
 SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL
                AND created_at <= now() - make_interval(secs => %(older_than_s)s))
@@ -106,6 +120,21 @@ def claim_accepts(conn: psycopg.Connection[Any], *, lease_s: float, limit: int) 
     """Claim sale items whose acceptance is due; return (integration id, item id) pairs."""
     rows = conn.execute(CLAIM_ACCEPTS, {"lease_s": lease_s, "limit": limit})
     return [(row[0], row[1]) for row in rows]
+
+
+def release(conn: psycopg.Connection[Any], kind: str, claimed: list[Any]) -> None:
+    """Make claimed work of `kind` (verify, orders, stock, report, accept) due again now.
+
+    `claimed` holds what the claim returned: integration ids, import ids, or
+    (integration id, item id) pairs for accept.
+    """
+    if not claimed:
+        return
+    if kind == "accept":
+        params = {"ids": [pair[0] for pair in claimed], "items": [pair[1] for pair in claimed]}
+    else:
+        params = {"ids": list(claimed)}
+    conn.execute(RELEASE[kind], params)
 
 
 def outbox_waiting(conn: psycopg.Connection[Any], *, older_than_s: float) -> bool:

@@ -67,6 +67,7 @@ SELECT i.integration_id, c.sku
 FROM unnest(%(accounts)s::text[], %(skus)s::text[]) AS c(account_id, sku)
 JOIN integrations i ON i.account_id = c.account_id
     AND i.status = 'verified' AND i.stock_sync_enabled
+ORDER BY i.integration_id, c.sku
 ON CONFLICT (integration_id, sku) DO UPDATE SET change_seq = nextval('stock_change_seq')
 """
 
@@ -77,7 +78,10 @@ def apply_changes(conn: psycopg.Connection[Any], changes: Sequence[StockChange])
     Pending is marked for every verified integration of the account with stock
     sync on, and only those. Returns how many (account, sku) changed.
     """
-    newest = newest_per_sku(changes)
+    # Rows are locked in the order they are written: two ingress processes applying
+    # overlapping batches in different orders deadlock (PostgreSQL then aborts one,
+    # retried after a backoff). Sorted, every batch takes its locks in the same order.
+    newest = sorted(newest_per_sku(changes), key=lambda c: (c.account_id, c.sku))
     if not newest:
         return 0
     rows = conn.execute(
@@ -110,9 +114,19 @@ def mark_all_pending(conn: psycopg.Connection[Any], integration_id: str) -> int:
     return conn.execute(MARK_ALL_PENDING, {"integration_id": integration_id}).rowcount
 
 
+# When the previous flush recorded no file, its upload may have reached Rakuten without
+# us knowing (a timeout, a 5xx, a crash mid-upload) and be applied after the file this
+# flush sends, with older quantities: a full re-send is then due once that file has
+# surely been applied or dropped.
 BEGIN_FLUSH = """
-UPDATE integrations SET last_stock_file_at = now(),
-    stock_lease_until = now() + make_interval(secs => %(lease_s)s)
+UPDATE integrations i SET last_stock_file_at = now(),
+    stock_lease_until = now() + make_interval(secs => %(lease_s)s),
+    reconcile_due_at = CASE
+        WHEN i.last_stock_file_at IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM stock_imports m
+            WHERE m.integration_id = i.integration_id AND m.uploaded_at >= i.last_stock_file_at)
+        THEN now() + make_interval(secs => %(resend_unconfirmed_s)s)
+        ELSE i.reconcile_due_at END
 WHERE integration_id = %(integration_id)s AND status = 'verified' AND stock_sync_enabled
     AND (last_stock_file_at IS NULL
          OR last_stock_file_at <= now() - make_interval(secs => %(interval_s)s))
@@ -122,15 +136,28 @@ RETURNING account_id
 
 
 def begin_flush(
-    conn: psycopg.Connection[Any], integration_id: str, *, interval_s: float, lease_s: float
+    conn: psycopg.Connection[Any],
+    integration_id: str,
+    *,
+    interval_s: float,
+    lease_s: float,
+    resend_unconfirmed_s: float,
 ) -> bool:
     """Take the integration's next file slot, if its interval has passed; commit before uploading.
 
     The row update serialises concurrent workers: of two that try at once, one
-    gets the slot and the other sees the new `last_stock_file_at`.
+    gets the slot and the other sees the new `last_stock_file_at`. When the
+    previous slot recorded no file (its upload's outcome is unknown), a full
+    re-send becomes due in `resend_unconfirmed_s`.
     """
     cur = conn.execute(
-        BEGIN_FLUSH, {"integration_id": integration_id, "interval_s": interval_s, "lease_s": lease_s}
+        BEGIN_FLUSH,
+        {
+            "integration_id": integration_id,
+            "interval_s": interval_s,
+            "lease_s": lease_s,
+            "resend_unconfirmed_s": resend_unconfirmed_s,
+        },
     )
     return cur.rowcount == 1
 

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from db import inbox, integrations, stock
+from db import inbox, integrations, schedule, stock
 from events.inbound import (
     InboundEvent,
     IntegrationDeleted,
@@ -72,8 +72,26 @@ class EventHandler:
                     if isinstance(e.data, StockChanged)
                 ],
             )
-        for integration_id in followups.verify:
-            self.dispatch.verify(integration_id)
+        self._send_verifications(followups.verify)
+
+    def _send_verifications(self, integration_ids: Sequence[str]) -> None:
+        """Send the verifications; those the broker does not take are left to the scheduler.
+
+        The events are applied and committed by now: failing them would dead-letter
+        applied events, or have them redelivered and found already applied, with
+        no verification sent until its lease ends.
+        """
+        for position, integration_id in enumerate(integration_ids):
+            try:
+                self.dispatch.verify(integration_id)
+            except Exception as exc:
+                log.warning("could not send the verification (%s); the scheduler will", type(exc).__name__)
+                try:
+                    with self.pool.connection() as conn:
+                        schedule.release(conn, "verify", list(integration_ids[position:]))
+                except Exception as db_exc:  # then its lease brings it back
+                    log.warning("could not make the verification due now (%s)", type(db_exc).__name__)
+                return
 
     def _apply_integration_event(
         self, conn: psycopg.Connection[Any], event: InboundEvent, followups: _Followups

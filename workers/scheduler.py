@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from db import schedule, stock
 from workers.context import Context
@@ -42,9 +44,22 @@ class TickResult:
 
 
 def tick(ctx: Context) -> TickResult:
-    """Claim everything due now and dispatch it; return what was dispatched."""
-    s = ctx.settings.rakuten
+    """Claim everything due now and dispatch it; return what was dispatched.
+
+    What was claimed is dispatched even when a later claim fails (the database
+    connection dropped mid-tick): a claim is committed with its lease, so work
+    claimed and not sent would wait for the lease to end (minutes) to be sent.
+    """
     result = TickResult()
+    try:
+        _claim(ctx, result)
+    finally:
+        _dispatch(ctx, result)
+    return result
+
+
+def _claim(ctx: Context, result: TickResult) -> None:
+    s = ctx.settings.rakuten
     with ctx.pool.connection() as conn:
         with conn.transaction():
             result.verifications = schedule.claim_verifications(conn, lease_s=VERIFY_LEASE_S, limit=BATCH)
@@ -64,21 +79,38 @@ def tick(ctx: Context) -> TickResult:
             result.reports = schedule.claim_reports(conn, lease_s=REPORT_LEASE_S, limit=BATCH)
         with conn.transaction():
             result.accepts = schedule.claim_accepts(conn, lease_s=ACCEPT_LEASE_S, limit=BATCH)
-    _dispatch(ctx, result)
-    return result
 
 
 def _dispatch(ctx: Context, result: TickResult) -> None:
-    for integration_id in result.verifications:
-        ctx.dispatch.verify(integration_id)
-    for integration_id in result.order_polls:
-        ctx.dispatch.import_orders(integration_id)
-    for integration_id in result.stock_flushes:
-        ctx.dispatch.push_stock(integration_id)
-    for import_pk in result.reports:
-        ctx.dispatch.poll_import_report(import_pk)
-    for integration_id, item_id in result.accepts:
-        ctx.dispatch.accept_item(integration_id, item_id)
+    """Send what was claimed; when sending fails, release what was not sent, then raise."""
+    d = ctx.dispatch
+    work: list[tuple[str, list[Any], Callable[[Any], None]]] = [
+        ("verify", list(result.verifications), d.verify),
+        ("orders", list(result.order_polls), d.import_orders),
+        ("stock", list(result.stock_flushes), d.push_stock),
+        ("report", list(result.reports), d.poll_import_report),
+        ("accept", list(result.accepts), lambda pair: d.accept_item(*pair)),
+    ]
+    for position, (_, claimed, send) in enumerate(work):
+        for index, item in enumerate(claimed):
+            try:
+                send(item)
+            except BaseException:
+                unsent = [(kind, items) for kind, items, _ in work[position:]]
+                unsent[0] = (unsent[0][0], claimed[index:])
+                _release(ctx, unsent)
+                raise
+
+
+def _release(ctx: Context, unsent: list[tuple[str, list[Any]]]) -> None:
+    """Make claimed work that was not sent due again now (not when its lease ends)."""
+    try:
+        with ctx.pool.connection() as conn:
+            for kind, claimed in unsent:
+                schedule.release(conn, kind, claimed)
+    except Exception as exc:  # the database is away too: the leases will bring the work back
+        log.warning("could not release unsent work (%s); it is due again when its lease ends",
+                    type(exc).__name__)
 
 
 def sweep_outbox(ctx: Context) -> bool:

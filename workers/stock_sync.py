@@ -45,6 +45,9 @@ def push_stock(ctx: Context, integration_id: str) -> int | None:
     worker on it) or the upload failed; what was not sent stays pending.
     """
     interval = ctx.settings.rakuten.rakuten_stock_push_interval_s
+    # a file whose upload's outcome is unknown is taken to be applied or dropped by
+    # Rakuten a push interval and an HTTP timeout after the next flush: re-send then
+    resend_unconfirmed = interval + ctx.settings.rakuten.rakuten_http_timeout_s
     with (
         locks.exclusive(ctx.pool, "stock", integration_id) as mine,
         log_context(integration_id=integration_id),
@@ -59,7 +62,13 @@ def push_stock(ctx: Context, integration_id: str) -> int | None:
             if (
                 current is None
                 or not lines
-                or not stock.begin_flush(conn, integration_id, interval_s=interval, lease_s=FLUSH_LEASE_S)
+                or not stock.begin_flush(
+                    conn,
+                    integration_id,
+                    interval_s=interval,
+                    lease_s=FLUSH_LEASE_S,
+                    resend_unconfirmed_s=resend_unconfirmed,
+                )
             ):
                 return None
         try:

@@ -7,6 +7,7 @@ subclass `TaskDispatcher` and say what `submit` does with a task.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -22,12 +23,12 @@ TASKS: dict[str, Callable[..., Any]] = {
 }
 
 
-class TaskDispatcher:
+class TaskDispatcher(ABC):
     """A `Dispatcher` that turns every call into `submit(task name, *arguments)`."""
 
+    @abstractmethod
     def submit(self, name: str, *args: Any) -> None:
         """Do something with the task `name` (a key of TASKS, or "relay_outbox")."""
-        raise NotImplementedError
 
     def verify(self, integration_id: str) -> None:
         """Submit `verify`."""

@@ -113,6 +113,18 @@ def insert(
     )
 
 
+INSERT_TOMBSTONE = """
+INSERT INTO integrations (integration_id, account_id, seller_id, status, deleted_at)
+VALUES (%(integration_id)s, %(account_id)s, '', 'deleted', now())
+ON CONFLICT (integration_id) DO NOTHING
+"""
+
+
+def insert_tombstone(conn: psycopg.Connection[Any], integration_id: str, account_id: str) -> None:
+    """Record an integration deleted before it was installed, so a late install is ignored."""
+    conn.execute(INSERT_TOMBSTONE, {"integration_id": integration_id, "account_id": account_id})
+
+
 def update_settings(
     conn: psycopg.Connection[Any],
     integration_id: str,

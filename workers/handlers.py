@@ -36,6 +36,14 @@ class IntegrationConflict(Exception):
     """Raised when an event names an integration that belongs to another account."""
 
 
+class UnknownIntegration(Exception):
+    """Raised when an update names an integration that was never installed here.
+
+    It may have overtaken its install (several ingresses consume one queue): the
+    update is dead-lettered, to be replayed once the install is applied.
+    """
+
+
 @dataclass
 class _Followups:
     verify: list[str] = field(default_factory=list)
@@ -105,11 +113,16 @@ class EventHandler:
             if current is not None and current.status == "deleted":
                 log.info("ignoring %r: the integration was deleted", event.type)
             elif isinstance(data, IntegrationDeleted):
-                if current is not None:
+                if current is None:
+                    # deleted before its install arrived (two ingresses can reorder them):
+                    # the tombstone makes the late install change nothing
+                    integrations.insert_tombstone(conn, data.integration_id, data.account_id)
+                else:
                     integrations.delete(conn, data.integration_id)
-                    log.info("integration deleted: token erased, polling and pushing stopped")
+                log.info("integration deleted: token erased, polling and pushing stopped")
             elif current is None and isinstance(data, IntegrationUpdated):
-                log.warning("ignoring integration.updated for an unknown integration")
+                # applying it later is the operator's call: it waits in the dead letters
+                raise UnknownIntegration(f"integration {data.integration_id} is not installed (yet)")
             elif current is None:
                 assert isinstance(data, IntegrationInstalled)
                 self._install(conn, data, followups)

@@ -10,6 +10,7 @@ import pytest
 
 from connectors.rakuten.sandbox import Sandbox
 from tests.flows.harness import World, event, install
+from workers.handlers import UnknownIntegration
 
 
 def _ids() -> tuple[str, str, str, str]:
@@ -187,3 +188,26 @@ def test_the_token_is_in_no_log_line_no_event_and_no_database_column(
     dump = subprocess.run(["pg_dump", "--data-only", fresh_database], capture_output=True, check=True)
     assert login.encode() in dump.stdout  # the dump does hold the integration
     assert token.encode() not in dump.stdout
+
+
+def test_an_update_for_an_integration_never_installed_is_refused_for_the_dead_letters(w: World) -> None:
+    integration, account, _, token = _ids()
+    update = {"integration_id": integration, "account_id": account, "app": "rakuten", "token": token}
+    with pytest.raises(UnknownIntegration):
+        w.apply(event("integration.updated", update))
+    assert w.scalar("SELECT count(*) FROM integrations WHERE integration_id = %s", integration) == 0
+
+
+def test_a_delete_that_overtakes_its_install_makes_the_late_install_change_nothing(
+    w: World, sandbox: Sandbox
+) -> None:
+    integration, account, login, token = _ids()
+    _seller(sandbox, login, token)
+    w.apply(
+        event("integration.deleted", {"integration_id": integration, "account_id": account, "app": "rakuten"})
+    )
+    w.apply(install(integration, account, login, token))
+    w.drive_for(0.3)
+    row = w.integration(integration)
+    assert (row["status"], row["token_encrypted"]) == ("deleted", None)
+    assert _getnewsales_calls(sandbox, login) == 0

@@ -82,8 +82,7 @@ def _send(ctx: Context, current: integrations.Integration, lines: Sequence[Pendi
     sendable = _drop_unsendable(ctx, current, lines)
     creds = ctx.credentials(current)
     sent = 0
-    for chunk in _chunks(sendable):
-        content = build_stock_files([(line.sku, line.quantity) for line in chunk])[0]
+    for content, chunk in _files(sendable):
         try:
             import_id = ctx.rakuten.upload_stock_file(creds, content)
         except RakutenError as exc:
@@ -107,16 +106,16 @@ def _send(ctx: Context, current: integrations.Integration, lines: Sequence[Pendi
     return sent
 
 
-def _chunks(lines: Sequence[PendingLine]) -> list[list[PendingLine]]:
-    """Split lines as the file builder does (in order, by size), keeping each line's marking."""
+def _files(lines: Sequence[PendingLine]) -> list[tuple[bytes, list[PendingLine]]]:
+    """Build the files (split in order, by size) and pair each with the lines it carries."""
     files = build_stock_files([(line.sku, line.quantity) for line in lines])
-    chunks: list[list[PendingLine]] = []
+    paired: list[tuple[bytes, list[PendingLine]]] = []
     start = 0
     for content in files:
         count = content.count(b"<item>")
-        chunks.append(list(lines[start : start + count]))
+        paired.append((content, list(lines[start : start + count])))
         start += count
-    return chunks
+    return paired
 
 
 def _drop_unsendable(

@@ -14,6 +14,7 @@ import dramatiq
 from workers import acceptance, orders, runtime, stock_sync, verification
 from workers.broker import QUEUE_ORDERS, QUEUE_OUTBOX, QUEUE_STOCK, QUEUE_VERIFY, current_broker
 from workers.crypto import TokenDecryptError
+from workers.dispatch import TaskDispatcher
 
 broker = current_broker()
 
@@ -62,29 +63,20 @@ def relay_outbox() -> None:
     runtime.current().relay.relay_pending()
 
 
-class DramatiqDispatcher:
+#: the actor behind each task name of `workers.dispatch`
+ACTORS: dict[str, dramatiq.Actor[..., None]] = {
+    "verify": verify,
+    "import_orders": import_orders,
+    "push_stock": push_stock,
+    "poll_import_report": poll_import_report,
+    "accept_item": accept_item,
+    "relay_outbox": relay_outbox,
+}
+
+
+class DramatiqDispatcher(TaskDispatcher):
     """Sends work to the actors above through RabbitMQ."""
 
-    def verify(self, integration_id: str) -> None:
-        """Send `verify`."""
-        verify.send(integration_id)
-
-    def import_orders(self, integration_id: str) -> None:
-        """Send `import_orders`."""
-        import_orders.send(integration_id)
-
-    def push_stock(self, integration_id: str) -> None:
-        """Send `push_stock`."""
-        push_stock.send(integration_id)
-
-    def poll_import_report(self, import_pk: int) -> None:
-        """Send `poll_import_report`."""
-        poll_import_report.send(import_pk)
-
-    def accept_item(self, integration_id: str, item_id: str) -> None:
-        """Send `accept_item`."""
-        accept_item.send(integration_id, item_id)
-
-    def relay_outbox(self) -> None:
-        """Send `relay_outbox`."""
-        relay_outbox.send()
+    def submit(self, name: str, *args: Any) -> None:
+        """Send the task's message to its actor's queue."""
+        ACTORS[name].send(*args)

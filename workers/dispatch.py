@@ -1,8 +1,8 @@
 """Running the actors' work without Dramatiq: the task table and a dispatcher base.
 
-`workers.actors.DramatiqDispatcher` sends work through RabbitMQ. The tests and the
-benchmarks run the same use-case functions in their own process instead; they
-subclass `TaskDispatcher` and say what `submit` does with a task.
+Every dispatcher subclasses `TaskDispatcher` and says what `submit` does with a
+task: `workers.actors.DramatiqDispatcher` sends it through RabbitMQ; the tests and
+the benchmarks run the same use-case functions in their own process instead.
 """
 
 from __future__ import annotations

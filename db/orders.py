@@ -172,17 +172,6 @@ def record_item_changes(
     return len(changes)
 
 
-KNOWN_ORDERS = """
-SELECT order_id FROM orders WHERE integration_id = %(integration_id)s AND order_id = ANY(%(ids)s)
-"""
-
-
-def known_orders(conn: psycopg.Connection[Any], integration_id: str, order_ids: Sequence[str]) -> set[str]:
-    """Return which of `order_ids` are already stored for the integration."""
-    rows = conn.execute(KNOWN_ORDERS, {"integration_id": integration_id, "ids": list(order_ids)})
-    return {row[0] for row in rows}
-
-
 GET_ITEM = """
 SELECT o.item_id, o.status, o.accept_state, o.accept_attempts FROM order_items o
 WHERE o.integration_id = %(integration_id)s AND o.item_id = %(item_id)s

@@ -21,6 +21,9 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
 MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE id = ANY(%(ids)s)"
+BACKLOG = """
+SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox WHERE sent_at IS NULL
+"""
 # One statement for a whole batch, rows numbered in the order given. The bodies go
 # as a binary array (`%(bodies)b`): in the text format psycopg escapes every quote
 # of every document in Python, which costs more than the insert itself.
@@ -60,9 +63,7 @@ def mark_sent(conn: psycopg.Connection[Any], ids: Sequence[int]) -> None:
 
 def backlog(conn: psycopg.Connection[Any]) -> tuple[int, float | None]:
     """Return the number of unsent events and the age in seconds of the oldest."""
-    row = conn.execute(
-        "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM outbox WHERE sent_at IS NULL"
-    ).fetchone()
+    row = conn.execute(BACKLOG).fetchone()
     assert row is not None
     return int(row[0]), (float(row[1]) if row[1] is not None else None)
 

@@ -14,8 +14,6 @@ from connectors.rakuten import (
     RakutenAuthError,
     RakutenError,
     RakutenInsufficientRights,
-    RakutenResponseInvalid,
-    RakutenUnavailable,
 )
 from db import integrations, outbox
 from events import outbound
@@ -60,7 +58,7 @@ def verify_integration(ctx: Context, integration_id: str) -> str | None:
             return refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
         except RakutenInsufficientRights:
             return refuse(ctx, current, "insufficient_rights", INSUFFICIENT_RIGHTS_DETAIL)
-        except (RakutenUnavailable, RakutenResponseInvalid, RakutenError) as exc:
+        except RakutenError as exc:  # unavailable, throttled, or an answer we cannot read
             return _unavailable(ctx, current, exc)
         return _verified(ctx, current, rakuten_seller_id)
 

@@ -40,6 +40,7 @@ APP = "rakuten"
 MAX_BODY_BYTES = 1024 * 1024  #: bytes; larger messages are dead-lettered
 ACCEPTED_CONTENT_TYPES = frozenset({"application/cloudevents+json", "application/json"})
 MAX_REASON_CHARS = 400  #: characters of an `x-rejection-reason`
+MAX_ID_CHARS = 256  #: characters of an event id (CONTRACT §1.3); longer ones are dead-lettered
 #: Bounds of the database columns (integer, bigint), so a valid event always fits.
 MAX_QUANTITY = 2**31 - 1
 MAX_VERSION = 2**63 - 1
@@ -189,7 +190,7 @@ class _Envelope(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     specversion: Literal["1.0"]
-    id: Annotated[str, Field(min_length=1)]
+    id: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
     source: Annotated[str, Field(min_length=1)]
     type: str
     time: Annotated[AwareDatetime, BeforeValidator(_rfc3339)]

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 from db import inbox, integrations, schedule, stock
+from db.errors import retryable
 from events.inbound import (
     InboundEvent,
     IntegrationDeleted,
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: seconds before the scheduler re-sends a verification whose message was lost
 VERIFY_LEASE_S = 60.0
+#: seconds the database may take to answer the ingress's probe after a failure
+PROBE_TIMEOUT_S = 5.0
 
 
 class IntegrationConflict(Exception):
@@ -50,8 +53,12 @@ class _Followups:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a handler error is worth retrying as is (the database is down or busy)."""
-    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout)
+    """Whether a handler error is worth retrying as is: PostgreSQL's SQLSTATE says so.
+
+    `ProgramLimitExceeded` (an id too long for the inbox index) is an
+    `OperationalError` like a dropped connection; only the SQLSTATE tells them apart.
+    """
+    return retryable(exc)
 
 
 class EventHandler:
@@ -81,6 +88,16 @@ class EventHandler:
                 ],
             )
         self._send_verifications(followups.verify)
+
+    def database_answers(self) -> bool:
+        """Whether PostgreSQL answers at all (the ingress asks after a transient failure)."""
+        try:
+            with self.pool.connection(timeout=PROBE_TIMEOUT_S) as conn:
+                conn.execute("SELECT 1")
+        except Exception as exc:  # whatever the reason, it does not answer
+            log.debug("database probe failed: %s", type(exc).__name__)
+            return False
+        return True
 
     def _send_verifications(self, integration_ids: Sequence[str]) -> None:
         """Send the verifications; those the broker does not take are left to the scheduler.

@@ -95,12 +95,16 @@ def run_ingress(settings: Settings) -> int:
     stop = stop_on_signals()
     broker = setup_broker(settings)
     with open_context(settings, _dispatcher(), pool_size=4, name="rakuten-ingress") as ctx:
+        handler = EventHandler(ctx.pool, ctx.cipher, ctx.dispatch)
         ingress = Ingress(
             str(settings.broker.rabbitmq_url),
             settings.broker.events_exchange,
             settings.broker.events_queue,
-            EventHandler(ctx.pool, ctx.cipher, ctx.dispatch),
+            handler,
             is_transient=is_transient,
+            database_answers=handler.database_answers,
+            max_attempts=settings.reliability.ingress_max_attempts,
+            retry_window_s=settings.reliability.ingress_retry_window_s,
             on_ready=lambda: log.info("ingress consuming %r", settings.broker.events_queue),
         )
         ingress.run(stop)

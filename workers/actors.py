@@ -1,7 +1,8 @@
 """The Dramatiq actors: thin entry points that take ids and call one use-case function.
 
-Every actor is idempotent: the work it is sent for is claimed in the database,
-and a second delivery finds nothing left to do. Retries are few and short: the
+Every actor is idempotent: the work it is sent for is claimed in the database and
+the message carries the claim's fencing token, so a second delivery, or a message
+whose claim was made again since, finds nothing to do. Retries are few and short: the
 long waits are due times in the database (`workers.scheduler`).
 """
 
@@ -28,33 +29,33 @@ RETRIES: dict[str, Any] = {
 
 
 @dramatiq.actor(broker=broker, queue_name=QUEUE_VERIFY, time_limit=120_000, **RETRIES)
-def verify(integration_id: str) -> None:
+def verify(integration_id: str, token: int) -> None:
     """Verify an integration's credentials."""
-    verification.verify_integration(runtime.current().context, integration_id)
+    verification.verify_integration(runtime.current().context, integration_id, token)
 
 
 @dramatiq.actor(broker=broker, queue_name=QUEUE_ORDERS, time_limit=600_000, **RETRIES)
-def import_orders(integration_id: str) -> None:
+def import_orders(integration_id: str, token: int) -> None:
     """Poll an integration's sales and import the new orders."""
-    orders.import_orders(runtime.current().context, integration_id)
+    orders.import_orders(runtime.current().context, integration_id, token)
 
 
 @dramatiq.actor(broker=broker, queue_name=QUEUE_ORDERS, time_limit=120_000, **RETRIES)
-def accept_item(integration_id: str, item_id: str) -> None:
+def accept_item(integration_id: str, item_id: str, token: int) -> None:
     """Accept one sale item on Rakuten."""
-    acceptance.accept_item(runtime.current().context, integration_id, item_id)
+    acceptance.accept_item(runtime.current().context, integration_id, item_id, token)
 
 
 @dramatiq.actor(broker=broker, queue_name=QUEUE_STOCK, time_limit=300_000, **RETRIES)
-def push_stock(integration_id: str) -> None:
+def push_stock(integration_id: str, token: int) -> None:
     """Send an integration's pending stock in one file."""
-    stock_sync.push_stock(runtime.current().context, integration_id)
+    stock_sync.push_stock(runtime.current().context, integration_id, token)
 
 
 @dramatiq.actor(broker=broker, queue_name=QUEUE_STOCK, time_limit=120_000, **RETRIES)
-def poll_import_report(import_pk: int) -> None:
+def poll_import_report(import_pk: int, token: int) -> None:
     """Read the report of a stock file."""
-    stock_sync.poll_import_report(runtime.current().context, import_pk)
+    stock_sync.poll_import_report(runtime.current().context, import_pk, token)
 
 
 @dramatiq.actor(broker=broker, queue_name=QUEUE_OUTBOX, time_limit=120_000, **RETRIES)

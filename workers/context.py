@@ -16,19 +16,19 @@ from workers.settings import Settings
 class Dispatcher(Protocol):
     """Sends work to the Dramatiq actors (or runs it inline, in tests)."""
 
-    def verify(self, integration_id: str) -> None:
-        """Verify the integration's credentials."""
+    def verify(self, integration_id: str, token: int) -> None:
+        """Verify the integration's credentials (`token`: the claim's fencing token)."""
 
-    def import_orders(self, integration_id: str) -> None:
+    def import_orders(self, integration_id: str, token: int) -> None:
         """Poll the integration's orders."""
 
-    def push_stock(self, integration_id: str) -> None:
+    def push_stock(self, integration_id: str, token: int) -> None:
         """Send the integration's pending stock."""
 
-    def poll_import_report(self, import_pk: int) -> None:
+    def poll_import_report(self, import_pk: int, token: int) -> None:
         """Read the report of a stock file."""
 
-    def accept_item(self, integration_id: str, item_id: str) -> None:
+    def accept_item(self, integration_id: str, item_id: str, token: int) -> None:
         """Accept one sale item on Rakuten."""
 
     def relay_outbox(self) -> None:

@@ -30,25 +30,25 @@ class TaskDispatcher(ABC):
     def submit(self, name: str, *args: Any) -> None:
         """Do something with the task `name` (a key of TASKS, or "relay_outbox")."""
 
-    def verify(self, integration_id: str) -> None:
+    def verify(self, integration_id: str, token: int) -> None:
         """Submit `verify`."""
-        self.submit("verify", integration_id)
+        self.submit("verify", integration_id, token)
 
-    def import_orders(self, integration_id: str) -> None:
+    def import_orders(self, integration_id: str, token: int) -> None:
         """Submit `import_orders`."""
-        self.submit("import_orders", integration_id)
+        self.submit("import_orders", integration_id, token)
 
-    def push_stock(self, integration_id: str) -> None:
+    def push_stock(self, integration_id: str, token: int) -> None:
         """Submit `push_stock`."""
-        self.submit("push_stock", integration_id)
+        self.submit("push_stock", integration_id, token)
 
-    def poll_import_report(self, import_pk: int) -> None:
+    def poll_import_report(self, import_pk: int, token: int) -> None:
         """Submit `poll_import_report`."""
-        self.submit("poll_import_report", import_pk)
+        self.submit("poll_import_report", import_pk, token)
 
-    def accept_item(self, integration_id: str, item_id: str) -> None:
+    def accept_item(self, integration_id: str, item_id: str, token: int) -> None:
         """Submit `accept_item`."""
-        self.submit("accept_item", integration_id, item_id)
+        self.submit("accept_item", integration_id, item_id, token)
 
     def relay_outbox(self) -> None:
         """Submit `relay_outbox`."""

@@ -30,6 +30,10 @@ class _Metrics:
         self.stock_files_failed = Counter(
             "rakuten_stock_files_failed", "Stock files Rakuten refused as a whole."
         )
+        self.stock_skus_given_up = Counter(
+            "rakuten_stock_skus_given_up",
+            "SKU changes not sent again after files carrying them were refused too many times.",
+        )
         self.quota_hits = Counter(
             "rakuten_quota_hits", "Answers 'Quota exceeded.' from Rakuten, by operation.", ["operation"]
         )

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from connectors.rakuten import Credentials, RakutenAuthError, RakutenError, RakutenRateLimited, Sale
-from db import integrations, locks, orders, outbox, schedule
+from db import integrations, leases, orders, outbox, schedule
 from events import outbound
+from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
 from workers.metrics import METRICS
 from workers.order_mapping import AWAITING_ACCEPTANCE, order_row
-from workers.verification import INVALID_CREDENTIALS_DETAIL, refuse
+from workers.verification import confirm_credentials
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +30,17 @@ CHUNK = 500
 MAX_POLL_BACKOFF_S = 900.0
 
 
-def import_orders(ctx: Context, integration_id: str) -> int | None:
+def import_orders(ctx: Context, integration_id: str, token: int) -> int | None:
     """Poll the integration's sales and store the new ones; return how many were new.
 
-    Returns None when the poll did not run (another worker holds it, the
-    integration is not verified) or failed; the next poll is scheduled either way.
+    `token` is the claim's fencing token: a stale one (the poll was claimed again,
+    or a copy of this message already started it) does nothing. Returns None
+    when the poll did not run (stale token, integration not verified) or failed;
+    the next poll is scheduled either way.
     """
-    with (
-        locks.exclusive(ctx.pool, "orders", integration_id) as mine,
-        log_context(integration_id=integration_id),
-    ):
-        if not mine:
-            log.debug("order poll already running elsewhere")
+    claim = Claim.of(ctx, leases.ORDERS, [integration_id], token)
+    with log_context(integration_id=integration_id):
+        if not claim.start():
             return None
         with ctx.pool.connection() as conn:
             current = integrations.get(conn, integration_id)
@@ -49,21 +49,20 @@ def import_orders(ctx: Context, integration_id: str) -> int | None:
         creds = ctx.credentials(current)
         seen = imported = 0
         try:
-            # new sales first, stored before anything else can fail: they lapse in two days
-            for fetch in (_new_sales, _current_sales):
-                sales = fetch(ctx, creds)
-                seen += len(sales)
-                imported += store_sales(ctx, current, sales)
-        except RakutenAuthError:
-            refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
-            return None
+            with claim.kept():
+                # new sales first, stored before anything else can fail: they lapse in two days
+                for fetch in (_new_sales, _current_sales):
+                    sales = fetch(ctx, creds)
+                    seen += len(sales)
+                    imported += store_sales(ctx, current, sales, claim=claim)
         except RakutenError as exc:
-            _poll_failed(ctx, current, exc)
+            if isinstance(exc, RakutenAuthError):
+                confirm_credentials(ctx, current, "orders")
+            _poll_failed(ctx, current, claim, exc)
             return None
         with ctx.pool.connection() as conn:
-            schedule.finish_order_poll(
-                conn, integration_id, ok=True, next_in_s=ctx.settings.rakuten.rakuten_order_poll_interval_s
-            )
+            interval = ctx.settings.rakuten.rakuten_order_poll_interval_s
+            schedule.finish_order_poll(conn, integration_id, token, ok=True, next_in_s=interval)
         METRICS.order_polls.labels(outcome="ok").inc()
         log.info("order poll: %d sale(s) seen, %d new order(s)", seen, imported)
         return imported
@@ -80,11 +79,11 @@ def _current_sales(ctx: Context, creds: Credentials) -> list[Sale]:
     return ctx.rakuten.get_current_sales(creds, since=since)
 
 
-def _poll_failed(ctx: Context, current: integrations.Integration, exc: RakutenError) -> None:
+def _poll_failed(ctx: Context, current: integrations.Integration, claim: Claim, exc: RakutenError) -> None:
     interval = ctx.settings.rakuten.rakuten_order_poll_interval_s
     delay = min(interval * 2 ** min(current.orders_failures, 10), max(interval, MAX_POLL_BACKOFF_S))
     with ctx.pool.connection() as conn:
-        schedule.finish_order_poll(conn, current.integration_id, ok=False, next_in_s=delay)
+        schedule.finish_order_poll(conn, current.integration_id, claim.token, ok=False, next_in_s=delay)
     error = type(exc).__name__
     if isinstance(exc, RakutenRateLimited):
         METRICS.quota_hits.labels(operation="orders").inc()
@@ -93,12 +92,20 @@ def _poll_failed(ctx: Context, current: integrations.Integration, exc: RakutenEr
     log.warning("order poll failed (%s: %s); next poll in %.0fs", error, exc, delay)
 
 
-def store_sales(ctx: Context, current: integrations.Integration, sales: Sequence[Sale]) -> int:
-    """Store new orders with their outbox rows and record changes on known ones; return new count."""
+def store_sales(
+    ctx: Context, current: integrations.Integration, sales: Sequence[Sale], *, claim: Claim | None = None
+) -> int:
+    """Store new orders with their outbox rows and record changes on known ones; return new count.
+
+    With a `claim`, each transaction first checks that it still holds the poll: a
+    poll that lost its lease must not record an older view of the items as a change.
+    """
     imported = 0
     for start in range(0, len(sales), CHUNK):
         rows = [order_row(s, auto_accept=current.auto_accept_orders) for s in sales[start : start + CHUNK]]
         with ctx.pool.connection() as conn, conn.transaction():
+            if claim is not None and not claim.holds(conn):
+                return imported
             inserted = orders.insert_new_orders(conn, current.integration_id, current.account_id, rows)
             outbox.add_events(
                 conn,

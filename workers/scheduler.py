@@ -1,8 +1,10 @@
 """The scheduler: claims due work in PostgreSQL and sends it to the actors.
 
 Long waits (next order poll, next stock flush, report polls, retries) are due
-times in the database, never Dramatiq delays. Each claim leases the row, so any
-number of schedulers may run, and a lost message is sent again when its lease ends.
+times in the database, never Dramatiq delays. Each claim leases the row for
+`WORK_LEASE_S` and raises its fencing token, which the message carries: any number
+of schedulers may run, work is not claimed again while its lease is live, and a
+lost message is sent again when its lease ends (the old one, if it turns up, is stale).
 """
 
 from __future__ import annotations
@@ -16,17 +18,13 @@ from typing import Any
 
 from db import schedule, stock
 from workers.context import Context
-from workers.handlers import VERIFY_LEASE_S, is_transient
+from workers.handlers import is_transient
 from workers.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25  #: seconds between two looks at the due work
 BATCH = 200  #: rows claimed per kind of work and tick
-ORDER_POLL_LEASE_S = 300.0  #: seconds before an order poll whose worker vanished is sent again
-FLUSH_LEASE_S = 60.0  #: likewise for a stock flush
-REPORT_LEASE_S = 120.0  #: likewise for a report poll
-ACCEPT_LEASE_S = 120.0  #: likewise for a sale acceptance
 OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep relays it
 
 
@@ -34,12 +32,12 @@ OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep 
 class TickResult:
     """What one tick claimed and sent."""
 
-    verifications: list[str] = field(default_factory=list)
-    order_polls: list[str] = field(default_factory=list)
+    verifications: list[tuple[str, int]] = field(default_factory=list)  #: (integration, token)
+    order_polls: list[tuple[str, int]] = field(default_factory=list)
     reconciliations: list[str] = field(default_factory=list)
-    stock_flushes: list[str] = field(default_factory=list)
-    reports: list[int] = field(default_factory=list)
-    accepts: list[tuple[str, str]] = field(default_factory=list)
+    stock_flushes: list[tuple[str, int]] = field(default_factory=list)
+    reports: list[tuple[int, int]] = field(default_factory=list)  #: (import, token)
+    accepts: list[tuple[str, str, int]] = field(default_factory=list)  #: (integration, item, token)
     outbox_swept: bool = False
 
 
@@ -60,11 +58,12 @@ def tick(ctx: Context) -> TickResult:
 
 def _claim(ctx: Context, result: TickResult) -> None:
     s = ctx.settings.rakuten
+    lease_s = ctx.settings.reliability.work_lease_s
     with ctx.pool.connection() as conn:
         with conn.transaction():
-            result.verifications = schedule.claim_verifications(conn, lease_s=VERIFY_LEASE_S, limit=BATCH)
+            result.verifications = schedule.claim_verifications(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
-            result.order_polls = schedule.claim_order_polls(conn, lease_s=ORDER_POLL_LEASE_S, limit=BATCH)
+            result.order_polls = schedule.claim_order_polls(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
             result.reconciliations = schedule.claim_reconciliations(
                 conn, every_s=s.rakuten_reconcile_interval_s, limit=BATCH
@@ -73,28 +72,28 @@ def _claim(ctx: Context, result: TickResult) -> None:
                 stock.mark_all_pending(conn, integration_id)
         with conn.transaction():
             result.stock_flushes = schedule.claim_stock_flushes(
-                conn, interval_s=s.rakuten_stock_push_interval_s, lease_s=FLUSH_LEASE_S, limit=BATCH
+                conn, interval_s=s.rakuten_stock_push_interval_s, lease_s=lease_s, limit=BATCH
             )
         with conn.transaction():
-            result.reports = schedule.claim_reports(conn, lease_s=REPORT_LEASE_S, limit=BATCH)
+            result.reports = schedule.claim_reports(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
-            result.accepts = schedule.claim_accepts(conn, lease_s=ACCEPT_LEASE_S, limit=BATCH)
+            result.accepts = schedule.claim_accepts(conn, lease_s=lease_s, limit=BATCH)
 
 
 def _dispatch(ctx: Context, result: TickResult) -> None:
     """Send what was claimed; when sending fails, release what was not sent, then raise."""
     d = ctx.dispatch
-    work: list[tuple[str, list[Any], Callable[[Any], None]]] = [
+    work: list[tuple[str, list[Any], Callable[..., None]]] = [
         ("verify", list(result.verifications), d.verify),
         ("orders", list(result.order_polls), d.import_orders),
         ("stock", list(result.stock_flushes), d.push_stock),
         ("report", list(result.reports), d.poll_import_report),
-        ("accept", list(result.accepts), lambda pair: d.accept_item(*pair)),
+        ("accept", list(result.accepts), d.accept_item),
     ]
     for position, (_, claimed, send) in enumerate(work):
         for index, item in enumerate(claimed):
             try:
-                send(item)
+                send(*item)
             except BaseException:
                 unsent = [(kind, items) for kind, items, _ in work[position:]]
                 unsent[0] = (unsent[0][0], claimed[index:])

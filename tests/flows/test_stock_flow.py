@@ -193,7 +193,9 @@ def test_two_workers_pushing_at_once_never_upload_two_files_in_one_interval(
     def hammer() -> None:
         # four workers given copies of the current message, over and over
         while not stop.is_set():
-            token = ws.scalar("SELECT stock_lease_token FROM integrations WHERE integration_id = %s", integration)
+            token = ws.scalar(
+                "SELECT stock_lease_token FROM integrations WHERE integration_id = %s", integration
+            )
             stock_sync.push_stock(ws.ctx, integration, token)
 
     threads = [threading.Thread(target=hammer) for _ in range(4)]

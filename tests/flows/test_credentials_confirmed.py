@@ -86,7 +86,9 @@ def test_one_refusal_during_an_acceptance_is_confirmed_and_the_item_accepted_aft
     assert w.scalar("SELECT accept_attempts FROM order_items WHERE item_id = '901'") == 1
 
 
-@pytest.mark.parametrize(("stopped", "fault"), [("invalid_credentials", "refused"), ("unavailable", "http500")])
+@pytest.mark.parametrize(
+    ("stopped", "fault"), [("invalid_credentials", "refused"), ("unavailable", "http500")]
+)
 def test_the_same_credentials_sent_again_verify_a_stopped_integration_again(
     w: World, sandbox: Sandbox, stopped: str, fault: str
 ) -> None:

@@ -29,7 +29,8 @@ REFUSED_REPORT = (
 def w(fresh_database: str, sandbox: Sandbox) -> Iterator[World]:
     """A World whose stock files may go out every PUSH_INTERVAL_S seconds."""
     sandbox.configure(import_delay_s=0.05)
-    with world(fresh_database, sandbox, rakuten_stock_push_interval_s=PUSH_INTERVAL_S, http_timeout=1.0) as built:
+    settings = {"rakuten_stock_push_interval_s": PUSH_INTERVAL_S, "http_timeout": 1.0}
+    with world(fresh_database, sandbox, **settings) as built:
         yield built
 
 

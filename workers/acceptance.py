@@ -53,6 +53,7 @@ def accept_item(ctx: Context, integration_id: str, item_id: str, token: int) -> 
                 )
         except RakutenAuthError:
             # not the item's fault: try it again later, and have the credentials confirmed
+            METRICS.rakuten_failures.labels(operation="accept", error="RakutenAuthError").inc()
             confirm_credentials(ctx, current, "accept")
             retry_in = ctx.settings.rakuten.rakuten_retry_base_s * RETRY_FACTOR
             _record(ctx, claim, state="pending", attempted=False, retry_in_s=retry_in, error="auth")

@@ -62,10 +62,9 @@ def poll_import_report(ctx: Context, import_pk: int, token: int) -> str | None:
             with claim.kept():
                 report = ctx.rakuten.get_import_report(ctx.credentials(current), imported.rakuten_import_id)
         except RakutenError as exc:
+            METRICS.rakuten_failures.labels(operation="stock_report", error=type(exc).__name__).inc()
             if isinstance(exc, RakutenAuthError):
                 confirm_credentials(ctx, current, "stock_report")
-            else:
-                METRICS.rakuten_failures.labels(operation="stock_report", error=type(exc).__name__).inc()
             _defer(ctx, claim, import_pk, label=None)
             log.warning("reading the import report failed (%s)", type(exc).__name__)
             return "pending"

@@ -84,7 +84,6 @@ def confirm_credentials(ctx: Context, current: integrations.Integration, operati
     One refusal may be Rakuten's hiccup: the integration stays verified until the
     verification's own call is refused too.
     """
-    METRICS.rakuten_failures.labels(operation=operation, error="RakutenAuthError").inc()
     with ctx.pool.connection() as conn:
         asked = integrations.request_verification(conn, current.integration_id)
     if asked:

@@ -86,7 +86,7 @@ def _ingress(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.broker import QUEUES
+    from workers.tasks import QUEUES
 
     settings.require_token_key()
     queues = [q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else list(QUEUES)

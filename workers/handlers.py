@@ -91,7 +91,7 @@ class EventHandler:
         """
         for position, integration_id in enumerate(integration_ids):
             try:
-                self.dispatch.verify(integration_id)
+                self.dispatch.send("verify", integration_id)
             except Exception as exc:
                 log.warning("could not send the verification (%s); the scheduler will", type(exc).__name__)
                 try:

@@ -229,5 +229,5 @@ def _finish(ctx: Context, imported: stock_imports.StockImport, report: ImportRep
         METRICS.stock_files_failed.inc()
     if rejected:
         log.warning("Rakuten rejected %d SKU(s) of the stock file", len(rejected))
-        ctx.dispatch.relay_outbox()
+        ctx.dispatch.send("relay_outbox")
     return status

@@ -21,7 +21,7 @@ import pika
 import psycopg
 from psycopg import sql
 
-from workers.demo_console import DemoFailed
+from workers.demo.console import DemoFailed
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from cryptography.fernet import Fernet
 
 from connectors.rakuten.sandbox import Sandbox
 from events.publisher import publish_events
-from workers.demo_console import Console, DemoFailed
-from workers.demo_data import CATALOGUE, SALES, Shop, seed_sandbox
-from workers.demo_isolation import Isolation, free_port, scrub
-from workers.demo_worker import EventWatcher, WorkerProcess
+from workers.demo.console import Console, DemoFailed
+from workers.demo.data import CATALOGUE, SALES, Shop, seed_sandbox
+from workers.demo.isolation import Isolation, free_port, scrub
+from workers.demo.worker import EventWatcher, WorkerProcess
 from workers.settings import Settings
 
 T = TypeVar("T")

@@ -17,13 +17,13 @@ from db import schedule, stock
 from workers.context import Context
 from workers.handlers import VERIFY_LEASE_S, is_transient
 from workers.metrics import METRICS
+from workers.stock_sync import FLUSH_LEASE_S
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25  #: seconds between two looks at the due work
 BATCH = 200  #: rows claimed per kind of work and tick
 ORDER_POLL_LEASE_S = 300.0  #: seconds before an order poll whose worker vanished is sent again
-FLUSH_LEASE_S = 60.0  #: likewise for a stock flush
 REPORT_LEASE_S = 120.0  #: likewise for a report poll
 ACCEPT_LEASE_S = 120.0  #: likewise for a sale acceptance
 OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep relays it

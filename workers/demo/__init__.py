@@ -24,9 +24,10 @@ from contextlib import ExitStack
 from types import FrameType
 
 from workers.demo.console import Console, DemoFailed, tail
-from workers.demo.isolation import ServicesUnavailable, check_services, scrub
+from workers.demo.isolation import ServicesUnavailable, check_services
 from workers.demo.stage import set_up
 from workers.demo.story import play
+from workers.redaction import redact
 from workers.settings import Settings
 
 LOG_TAIL_LINES = 20  #: lines of the worker's log shown when the demo fails
@@ -52,7 +53,7 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     console.title("Rakuten connector demo", *INTRODUCTION)
     console.plain()
     console.done("PostgreSQL and RabbitMQ answer")
-    console.detail(f"DATABASE_URL {scrub(database_url)}, RABBITMQ_URL {scrub(rabbitmq_url)}")
+    console.detail(f"DATABASE_URL {redact(database_url)}, RABBITMQ_URL {redact(rabbitmq_url)}")
     log_path = os.path.join(tempfile.mkdtemp(prefix="rakuten-demo-"), "worker.log")
     interrupted = _perform(settings, console, log_path, keep_database=bool(args.keep_database))
     console.plain()

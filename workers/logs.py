@@ -1,8 +1,8 @@
 """Logging set-up: text or JSON lines, with the integration (and order, import) in context.
 
 `log_context(integration_id=...)` adds fields to every line logged inside it. A
-filter scrubs anything that looks like a Rakuten token parameter, as a last line
-of defence: no code path is meant to log one.
+filter masks anything that looks like a token parameter or a URL's password
+(`workers.redaction`), as a last line of defence: no code path is meant to log one.
 """
 
 from __future__ import annotations
@@ -10,16 +10,14 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_context", default={})  # noqa: B039
+from workers.redaction import redact
 
-#: query parameters whose value must never be printed
-_SECRET_PARAM = re.compile(r"(?i)\b(pwd|token)=([^&\s'\"]+)")
+_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_context", default={})  # noqa: B039
 
 
 @contextmanager
@@ -37,8 +35,9 @@ class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.ctx = _context.get()
         message = record.getMessage()
-        if _SECRET_PARAM.search(message):
-            record.msg, record.args = _SECRET_PARAM.sub(r"\1=***", message), None
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 

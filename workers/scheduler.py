@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,20 +81,20 @@ def _claim(ctx: Context, result: TickResult) -> None:
 
 def _dispatch(ctx: Context, result: TickResult) -> None:
     """Send what was claimed; when sending fails, release what was not sent, then raise."""
-    d = ctx.dispatch
-    work: list[tuple[str, list[Any], Callable[..., None]]] = [
-        ("verify", list(result.verifications), d.verify),
-        ("orders", list(result.order_polls), d.import_orders),
-        ("stock", list(result.stock_flushes), d.push_stock),
-        ("report", list(result.reports), d.poll_import_report),
-        ("accept", list(result.accepts), d.accept_item),
+    # (claim kind of `schedule.release`, task, what was claimed: (key..., token) tuples)
+    work: list[tuple[str, str, list[Any]]] = [
+        ("verify", "verify", list(result.verifications)),
+        ("orders", "import_orders", list(result.order_polls)),
+        ("stock", "push_stock", list(result.stock_flushes)),
+        ("report", "poll_import_report", list(result.reports)),
+        ("accept", "accept_item", list(result.accepts)),
     ]
-    for position, (_, claimed, send) in enumerate(work):
+    for position, (_, task, claimed) in enumerate(work):
         for index, item in enumerate(claimed):
             try:
-                send(*item)
+                ctx.dispatch.send(task, *item)
             except BaseException:
-                unsent = [(kind, items) for kind, items, _ in work[position:]]
+                unsent = [(kind, items) for kind, _, items in work[position:]]
                 unsent[0] = (unsent[0][0], claimed[index:])
                 _release(ctx, unsent)
                 raise
@@ -117,7 +116,7 @@ def sweep_outbox(ctx: Context) -> bool:
     with ctx.pool.connection() as conn:
         waiting = schedule.outbox_waiting(conn, older_than_s=OUTBOX_SWEEP_S)
     if waiting:
-        ctx.dispatch.relay_outbox()
+        ctx.dispatch.send("relay_outbox")
     return waiting
 
 

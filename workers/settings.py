@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from events.topology import dead_letter_queue
+
 PostgresUrl = Annotated[
     AnyUrl, UrlConstraints(allowed_schemes=["postgresql", "postgres"], host_required=True)
 ]
@@ -49,7 +51,7 @@ class BrokerSettings(_Env):
     @property
     def dead_letter_queue(self) -> str:
         """The queue that receives the messages the ingress rejects."""
-        return f"{self.events_queue}.dead"
+        return dead_letter_queue(self.events_queue)
 
 
 class RakutenSettings(_Env):

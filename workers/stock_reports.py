@@ -103,7 +103,7 @@ def _finish(ctx: Context, imported: stock_imports.StockImport, claim: Claim, rep
         METRICS.stock_files_failed.inc()
     if failures:
         log.warning("%d SKU(s) of the stock file reported as not synchronised", len(failures))
-        ctx.dispatch.relay_outbox()
+        ctx.dispatch.send("relay_outbox")
     return status
 
 

@@ -117,7 +117,7 @@ def _verified(
         )
     log.info("integration verified (Rakuten seller id %r)", rakuten_seller_id)
     METRICS.verifications.labels(outcome="verified").inc()
-    ctx.dispatch.relay_outbox()
+    ctx.dispatch.send("relay_outbox")
     return "verified"
 
 
@@ -166,7 +166,7 @@ def refuse(
         outbox.add_event(conn, _failed_event(current, reason, detail))
     log.warning("integration stopped: %s", reason)
     METRICS.verifications.labels(outcome=reason).inc()
-    ctx.dispatch.relay_outbox()
+    ctx.dispatch.send("relay_outbox")
     return reason
 
 
@@ -199,7 +199,7 @@ def _unavailable(
     log.warning("verification attempt %d failed (%s); next in %.0fs", attempt, type(exc).__name__, retry_in)
     if give_up:
         METRICS.verifications.labels(outcome="rakuten_unavailable").inc()
-        ctx.dispatch.relay_outbox()
+        ctx.dispatch.send("relay_outbox")
     return "unavailable" if give_up else "pending"
 
 

@@ -23,7 +23,7 @@ from tests.fixtures.services import ServiceUrls
 from tests.flows.harness import World, event, install, world
 from tests.waiting import wait_until
 from workers import scheduler
-from workers.dispatch import TASKS
+from workers.tasks import TASKS
 
 LEASE_S = 0.25  #: the claims' lease in these tests
 
@@ -66,7 +66,7 @@ def test_fifty_copies_of_one_import_orders_message_make_one_getnewsales(wl: Worl
     (message,) = queued(wl, "import_orders")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda _: TASKS["import_orders"](wl.ctx, *message), range(50)))
+        results = list(pool.map(lambda _: TASKS["import_orders"].run(wl.ctx, *message), range(50)))
 
     assert calls(sandbox, login, "getnewsales") - before == 1
     assert sorted(results, key=str) == [1] + [None] * 49
@@ -85,9 +85,9 @@ def test_a_message_sent_again_after_its_lease_ended_is_stale_and_calls_nothing(
     (current,) = queued(wl, "import_orders")
     before = calls(sandbox, login, "getnewsales")
 
-    assert TASKS["import_orders"](wl.ctx, *late) is None
+    assert TASKS["import_orders"].run(wl.ctx, *late) is None
     assert calls(sandbox, login, "getnewsales") == before, "the stale token calls nothing"
-    assert TASKS["import_orders"](wl.ctx, *current) == 0
+    assert TASKS["import_orders"].run(wl.ctx, *current) == 0
     assert calls(sandbox, login, "getnewsales") == before + 1
     assert current[1] == late[1] + 1
 
@@ -153,7 +153,8 @@ def test_terminating_every_database_session_during_a_stock_upload_neither_loses_
         wait_until(lambda: scheduler.tick(w.ctx).stock_flushes, "the flush to be claimed")
         (message,) = queued(w, "push_stock")
         outcome: dict[str, Any] = {}
-        upload = threading.Thread(target=lambda: outcome.update(sent=TASKS["push_stock"](w.ctx, *message)))
+        push = TASKS["push_stock"].run
+        upload = threading.Thread(target=lambda: outcome.update(sent=push(w.ctx, *message)))
         upload.start()
 
         wait_until(lambda: hang_taken(sandbox, login), "the upload to be under way", every=0.01)

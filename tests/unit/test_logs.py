@@ -61,3 +61,12 @@ def test_the_context_ends_with_its_block(
         pass
     logging.getLogger("workers.test").info("after")
     assert "integration_id" not in json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+
+
+def test_a_url_password_that_reaches_a_log_line_is_masked_and_its_user_and_host_kept(
+    restore_root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging(fmt="text", level="INFO")
+    logging.getLogger("workers.test").error("cannot reach %s", "postgresql://app:S3CRET@db.internal:5432/rakuten")
+    err = capsys.readouterr().err
+    assert "S3CRET" not in err and "postgresql://app:***@db.internal:5432/rakuten" in err

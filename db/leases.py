@@ -36,7 +36,8 @@ class Work:
     due: str  #: the due time; the lease's end while the work is claimed
     claims: str  #: claims sent since a worker last started the work
 
-    def _where(self) -> sql.Composable:
+    def where(self) -> sql.Composable:
+        """The condition naming one row by its keys and its current token (`%(token)s`)."""
         keys = [sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in self.keys]
         token = sql.SQL("{} = %(token)s").format(sql.Identifier(self.token))
         return sql.SQL(" AND ").join([*keys, token])
@@ -72,7 +73,7 @@ def _run(conn: psycopg.Connection[Any], template: str, work: Work, params: dict[
         table=sql.Identifier(work.table),
         due=sql.Identifier(work.due),
         claims=sql.Identifier(work.claims),
-        where=work._where(),
+        where=work.where(),
     )
     return conn.execute(query, params).rowcount
 

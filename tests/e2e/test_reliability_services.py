@@ -198,4 +198,4 @@ def test_work_claimed_before_a_later_claim_fails_is_still_sent(fresh_database: s
         finally:
             rename(w, "stock_imports_away", "stock_imports")
 
-        assert ("import_orders", ("int-half",)) in w.dispatch.tasks, "the claimed order poll was sent"
+        assert ("import_orders", ("int-half", 1)) in w.dispatch.tasks, "the claimed order poll was sent"

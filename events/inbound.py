@@ -25,6 +25,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from events.errors import EventIgnored, InvalidEvent
 
@@ -127,11 +128,12 @@ class IntegrationUpdated(BaseModel):
     integration_id: Id64
     account_id: Id64
     app: Literal["rakuten"]
-    application_name: str | None = None
-    seller_id: SellerId | None = None
-    token: Token | None = None
-    stock_sync_enabled: bool | None = None
-    auto_accept_orders: bool | None = None
+    # None stands for "absent": the published schema does not offer null
+    application_name: str | SkipJsonSchema[None] = None
+    seller_id: SellerId | SkipJsonSchema[None] = None
+    token: Token | SkipJsonSchema[None] = None
+    stock_sync_enabled: bool | SkipJsonSchema[None] = None
+    auto_accept_orders: bool | SkipJsonSchema[None] = None
 
     @field_validator(*UPDATABLE_FIELDS, mode="before")
     @classmethod

@@ -34,6 +34,7 @@ from psycopg import sql
 from events.outbound import OUTBOUND_TYPES
 from events.topology import declare_exchange
 from tests import waiting
+from tests.contract_check import assert_conforms, assert_published_properties
 from tests.fixtures.services import with_database
 
 T = TypeVar("T")
@@ -248,7 +249,10 @@ class EventTap:
     def poll(self) -> list[dict[str, Any]]:
         """Fetch what has arrived; return every event seen so far."""
         while (got := self.channel.basic_get(self.queue, auto_ack=True))[0] is not None:
-            self.events.append(json.loads(got[2]))
+            event = json.loads(got[2])
+            self.events.append(event)
+            assert_conforms(event)
+            assert_published_properties(got[1], event)
         return self.events
 
     def wait_for(self, predicate: Callable[[dict[str, Any]], bool], what: str, *,
@@ -306,14 +310,20 @@ def inbound(type_: str, data: Mapping[str, Any], *, source: str = "e2e-tests") -
 def installed(
     integration_id: str, account_id: str, seller_id: str, token: str, **extra: Any
 ) -> dict[str, Any]:
-    """Return an `integration.installed` event for the app "rakuten"."""
-    return inbound("integration.installed", {
+    """Return an `integration.installed` event for the app "rakuten" (checked against its schema)."""
+    return _conforming(inbound("integration.installed", {
         "integration_id": integration_id, "account_id": account_id, "app": "rakuten",
         "application_name": "Rakuten", "seller_id": seller_id, "token": token,
         "stock_sync_enabled": False, **extra,
-    })
+    }))
 
 
 def stock_changed(account_id: str, sku: str, quantity: int, **extra: Any) -> dict[str, Any]:
-    """Return a `stock.changed` event."""
-    return inbound("stock.changed", {"account_id": account_id, "sku": sku, "quantity": quantity, **extra})
+    """Return a `stock.changed` event (checked against its schema)."""
+    return _conforming(inbound("stock.changed", {"account_id": account_id, "sku": sku, "quantity": quantity,
+                                                 **extra}))
+
+
+def _conforming(event: dict[str, Any]) -> dict[str, Any]:
+    assert_conforms(event)
+    return event

@@ -71,9 +71,6 @@ CATALOG: tuple[EventType, ...] = (
               "An item on Rakuten's to-do list needs the merchant (a claim, an unread message)."),
 )
 
-#: The six inbound types of CONTRACT §1.1 (the inbox binds those that have a handler).
-CONTRACT_INBOUND_TYPES = tuple(event.name for event in CATALOG if event.direction == "inbound")
-
 
 def by_name() -> dict[str, EventType]:
     """Return the catalog by event type."""

@@ -60,35 +60,40 @@ _REQUIRED = re.compile(r"\brequired\s+status\s*:?\s*([A-Z_]+)", re.IGNORECASE)
 # cancelled or lapsed (rakuten-api.md §8b). The other names are guesses from getiteminfos.
 _ACCEPTED = frozenset({"captured", "accepted", "committed", "pending"})
 _ENDED = frozenset({"emptied", "cancelled", "canceled", "closed", "on_hold", "pending_claim"})
+_SHIPPED = ("deja ete expedie", "deja expedie", "already shipped")
 _MARKERS: tuple[tuple[Kind, tuple[str, ...]], ...] = (
-    (Kind.ALREADY_SHIPPED, ("deja ete expedie", "deja expedie", "already shipped")),
     (Kind.NOT_CANCELLABLE, ("cannot be cancelled", "cannot be canceled", "ne peut pas etre annule")),
     (Kind.NOT_SHIPPABLE, ("statut incorrect", "que si le statut", "incorrect status")),
     (Kind.UNKNOWN_ITEM, ("numero incorrect", "parameter itemid is invalid")),
 )
 
 
+def _by_status(name: str) -> Kind:
+    if name == "refused":
+        return Kind.ALREADY_REFUSED
+    if name in _ACCEPTED:
+        return Kind.ALREADY_ACCEPTED
+    return Kind.NOT_CANCELLABLE if name in _ENDED else Kind.WRONG_STATUS
+
+
 def kind_of(text: str) -> tuple[Kind, str | None, str | None]:
-    """Classify a refusal text; return ``(kind, current status, required status)``."""
+    """Classify a refusal text; return ``(kind, current status, required status)``.
+
+    "Already shipped" is looked for first, since it turns a refusal into a success; then
+    a status Rakuten names, which is more precise than the wording around it.
+    """
     folded = fold(text)
-    current = _CURRENT.search(text)
-    required = _REQUIRED.search(text)
+    current, required = _CURRENT.search(text), _REQUIRED.search(text)
     statuses = (
         current.group(1).upper() if current else None,
         required.group(1).upper() if required else None,
     )
-    for kind, markers in _MARKERS:
-        if kind is Kind.ALREADY_SHIPPED and any(m in folded for m in markers):
-            return kind, *statuses
+    if any(marker in folded for marker in _SHIPPED):
+        return Kind.ALREADY_SHIPPED, *statuses
     if current is not None:
-        name = current.group(1).casefold()
-        if name == "refused":
-            return Kind.ALREADY_REFUSED, *statuses
-        if name in _ACCEPTED:
-            return Kind.ALREADY_ACCEPTED, *statuses
-        return (Kind.NOT_CANCELLABLE if name in _ENDED else Kind.WRONG_STATUS), *statuses
+        return _by_status(current.group(1).casefold()), *statuses
     for kind, markers in _MARKERS:
-        if any(m in folded for m in markers):
+        if any(marker in folded for marker in markers):
             return kind, *statuses
     return Kind.OTHER, *statuses
 

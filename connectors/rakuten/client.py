@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import httpx
 
+from .client_lifecycle import OrderLifecycleCalls
 from .errors import RakutenError, RakutenResponseInvalid, RakutenUnavailable, redact
 from .models import Credentials, ImportReport, Sale
 from .parse import import_id_from_root, interpret_response, required_text
@@ -65,8 +66,12 @@ class _TokenTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-class RakutenClient:
-    """Call Rakuten's seller web services; every method takes the seller's credentials."""
+class RakutenClient(OrderLifecycleCalls):
+    """Call Rakuten's seller web services; every method takes the seller's credentials.
+
+    The calls after an order's import (tracking, refusal, cancellation, to-do list) come
+    from `OrderLifecycleCalls`.
+    """
 
     def __init__(
         self,

@@ -48,7 +48,7 @@ def test_listings_are_upserted_and_read_back(http: httpx.Client, seller: SellerA
     assert http.get(path).json() == {"listings": {"SKU-1": 1, "SKU-2": 3, "SKU-3": 0, "NEW": 2}}
 
 
-def test_seeded_sales_report_item_states_and_cancellation_moves_them_to_current(
+def test_seeded_sales_report_item_states_and_a_cancelled_accepted_item_stays_in_current(
     sandbox: Sandbox, http: httpx.Client, seller: SellerAccount
 ) -> None:
     seeded = http.post(
@@ -56,6 +56,7 @@ def test_seeded_sales_report_item_states_and_cancellation_moves_them_to_current(
         json={"sales": [{"purchase_id": "777", "items": [{"sku": "SKU-1", "price": "9.9"}]}]},
     ).json()
     item_id = seeded["sales"][0]["item_ids"][0]
+    call(http, seller, "acceptsale", itemid=item_id)
 
     http.post(f"/_sandbox/sellers/{seller.login}/items/{item_id}", json={"status": "CANCELLED"})
 

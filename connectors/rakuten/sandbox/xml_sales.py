@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from connectors.rakuten.sandbox.lifecycle import view_status
 from connectors.rakuten.sandbox.model import Item, Sale
 from connectors.rakuten.sandbox.seed import PURCHASE_DATE_FORMAT
 from connectors.rakuten.sandbox.xml_out import PROLOG, cdata, encode, open_root, request_echo, text
@@ -69,14 +70,14 @@ def _amount(tag: str, item: Item) -> str:
     )
 
 
-def _item(item: Item) -> str:
-    """Return one <item> element."""
+def _item(item: Item, status: str) -> str:
+    """Return one <item> element, showing the item with the status of the call."""
     return (
         f"\n<item>\n<sku>{cdata(item.sku)}</sku>\n"
         f"<advertid>{text(item.advert_id)}</advertid>\n{_amount('advertpricelisted', item)}"
         f"<itemid>{text(item.item_id)}</itemid>\n"
         f"<headline>{cdata(item.title)}</headline>\n"
-        f"<itemstatus>{cdata(item.status)}</itemstatus>\n"
+        f"<itemstatus>{cdata(status)}</itemstatus>\n"
         f"<ispreorder>{_yes_no(item.is_preorder)}</ispreorder>\n"
         f"<isnego>{_yes_no(item.is_nego)}</isnego>\n"
         f"<negotiationcomment></negotiationcomment>\n{_amount('price', item)}"
@@ -86,11 +87,17 @@ def _item(item: Item) -> str:
     )
 
 
-def sale_fragment(sale: Sale) -> bytes:
-    """Return the encoded <sale> element, cached on the sale until an item changes."""
-    if sale.xml is None:
+def sale_fragment(sale: Sale, view: str) -> bytes:
+    """Return the encoded <sale> element as `view` (getnewsales or getcurrentsales) shows it.
+
+    Only the items that call shows are in it (rakuten-api.md §8b); the fragment is cached
+    on the sale until the sale or an item changes.
+    """
+    cached = sale.views.get(view)
+    if cached is None:
         buyer = sale.buyer
-        sale.xml = encode(
+        shown = [(item, status) for item in sale.items if (status := view_status(view, item))]
+        cached = sale.views[view] = encode(
             f"<sale>\n<purchaseid>{text(sale.purchase_id)}</purchaseid>\n"
             f"<purchasedate>{sale.purchased_at.strftime(PURCHASE_DATE_FORMAT)}</purchasedate>\n"
             f"<deliveryinformation>\n<shippingtype>{text(sale.shipping_type)}</shippingtype>\n"
@@ -98,10 +105,10 @@ def sale_fragment(sale: Sale) -> bytes:
             f"<purchasebuyerlogin>{cdata(buyer['login'])}</purchasebuyerlogin>\n"
             f"<purchasebuyeremail>{text(buyer['email'])}</purchasebuyeremail>\n"
             f"{_addresses(sale)}\n</deliveryinformation>\n<items>\n"
-            + "".join(_item(item) for item in sale.items)
+            + "".join(_item(item, status) for item, status in shown)
             + "</items>\n</sale>\n"
         )
-    return sale.xml
+    return cached
 
 
 def sales_document(

@@ -24,12 +24,16 @@ from .models import (
     ImportStatus,
     Money,
     PickupPoint,
+    ReportLineFailure,
     Sale,
+    SaleFailure,
     SaleItem,
+    SalesBatch,
     SkuError,
 )
 from .parse_report import parse_report_page
-from .parse_sales import paris_to_utc, parse_sales
+from .parse_sales import paris_to_utc
+from .sales_stream import SalesAnswer, SalesPage, parse_sales
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -47,8 +51,13 @@ __all__ = [
     "RakutenRejected",
     "RakutenResponseInvalid",
     "RakutenUnavailable",
+    "ReportLineFailure",
     "Sale",
+    "SaleFailure",
     "SaleItem",
+    "SalesAnswer",
+    "SalesBatch",
+    "SalesPage",
     "SkuError",
     "build_stock_files",
     "paris_to_utc",

@@ -60,7 +60,7 @@ def test_new_sales_carry_items_addresses_and_accented_text(
         ],
     )
 
-    [sale] = client.get_new_sales(_creds(seller))
+    [sale] = client.get_new_sales(_creds(seller)).read().sales
 
     assert [item.sku for item in sale.items] == ["SKU-1", "SKU-1"]
     assert sale.items[0].price.amount == Decimal("10.5")
@@ -81,8 +81,8 @@ def test_accepting_every_item_moves_the_sale_to_current_sales(
 
     assert client.accept_sale_item(creds, created["item_ids"][0]) == "Accepted"
 
-    assert client.get_new_sales(creds) == []
-    current = client.get_current_sales(creds, since=dt.date.today() - dt.timedelta(days=7))
+    assert client.get_new_sales(creds).read().sales == []
+    current = client.get_current_sales(creds, since=dt.date.today() - dt.timedelta(days=7)).read().sales
     assert len(current) == 4
     assert created["purchase_id"] in {sale.purchase_id for sale in current}
 

@@ -40,6 +40,26 @@ def test_check_credentials_returns_the_seller_id(client: RakutenClient, seller: 
     assert client.check_credentials(_creds(seller)) == seller.seller_id
 
 
+def test_unreadable_sales_are_reported_beside_the_readable_ones_until_the_sandbox_serves_them_readable(
+    sandbox: Sandbox, client: RakutenClient, seller: SellerAccount
+) -> None:
+    seeded = sandbox.add_sales(seller.login, [{"items": [{"sku": "SKU-1"}]} for _ in range(7)])
+    ids = [s["purchase_id"] for s in seeded]
+    sandbox.corrupt_sale(seller.login, ids[1], {"price/amount": "neuf euros"})
+    sandbox.corrupt_sale(seller.login, ids[4], {"purchasedate": "hier"})
+
+    unreadable = client.get_new_sales(_creds(seller)).read()
+    sandbox.corrupt_sale(seller.login, ids[1], {})
+    sandbox.corrupt_sale(seller.login, ids[4], {})
+    readable = client.get_new_sales(_creds(seller)).read()
+
+    assert [s.purchase_id for s in unreadable.sales] == [ids[0], ids[2], ids[3], ids[5], ids[6]]
+    assert [(f.purchase_id, f.detail) for f in unreadable.failures] == [
+        (ids[1], "items/item[1]/price/amount: not a number"), (ids[4], "purchasedate: not a date")
+    ]
+    assert [s.purchase_id for s in readable.sales] == ids and readable.failures == []
+
+
 def test_a_wrong_token_raises_auth_error(client: RakutenClient, seller: SellerAccount) -> None:
     with pytest.raises(RakutenAuthError):
         client.check_credentials(Credentials(seller.login, "wrong"))

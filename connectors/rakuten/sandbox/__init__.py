@@ -51,6 +51,11 @@ payment_status? ("INCOMING"), is_nego?, is_preorder?}]}``. A known purchase_id g
 ``GET /_sandbox/sellers/{login}/sales`` -> ``{"sales": [{purchase_id, purchased_at,
 awaiting_acceptance, items: [{item_id, sku, advert_id, status, payment_status}]}]}``.
 ``POST /_sandbox/sellers/{login}/items/{item_id}`` ``{"status": "CANCELLED"}`` -> ``{item_id, status}``.
+``POST /_sandbox/sellers/{login}/sales/{purchase_id}/corrupt`` ``{"texts": {"price/amount":
+"neuf euros"}}`` -> ``{purchase_id, texts}``: serve the sale unreadable, the given texts in
+place of its values at these paths (``purchaseid``, ``purchasedate``, ``itemid``,
+``itemstatus``, ``price/amount``; item paths in every item); ``{"texts": {}}`` serves it
+readable again.
 ``POST /_sandbox/sellers/{login}/faults`` ``{kind, count?=1, actions?, hang_s?=30,
 size_mb?=1, body? | body_base64?, content_type?, status?}`` -> ``{"ok": true}``. Kinds:
 http500, hang (delays then answers normally), malformed (truncated XML, no side effect),

@@ -43,6 +43,15 @@ def _set_item(api: SandboxApi, login: str, item_id: str, body: Body) -> Any:
     return {"item_id": item_id, "status": body.get("status")}
 
 
+def _corrupt(api: SandboxApi, login: str, purchase_id: str, body: Body) -> Any:
+    """POST /_sandbox/sellers/{login}/sales/{purchase_id}/corrupt."""
+    texts = body.get("texts", {})
+    if not isinstance(texts, dict):
+        raise SeedError("'texts' must be an object")
+    api.corrupt_sale(login, purchase_id, texts)
+    return {"purchase_id": purchase_id, "texts": texts}
+
+
 def _inject(api: SandboxApi, login: str, body: Body) -> Any:
     """POST /_sandbox/sellers/{login}/faults."""
     options = {key: value for key, value in body.items() if key != "kind"}
@@ -87,6 +96,8 @@ def _route(api: SandboxApi, method: str, parts: list[str], query: Mapping[str, s
         return _add_seller(api, body)
     if len(parts) == 4 and parts[0] == "sellers" and parts[2] == "items" and method == "POST":
         return _set_item(api, parts[1], parts[3], body)
+    if len(parts) == 5 and parts[0::2] == ["sellers", "sales", "corrupt"] and method == "POST":
+        return _corrupt(api, parts[1], parts[3], body)
     if len(parts) == 3 and parts[0] == "sellers":
         handler = SELLER_ROUTES.get((method, parts[2]))
         return handler(api, parts[1], body) if handler else None

@@ -13,6 +13,7 @@ from typing import Any
 from connectors.rakuten.sandbox import imports, ws_errors
 from connectors.rakuten.sandbox.model import (
     AWAITING_STATUSES,
+    CORRUPTIBLE,
     Config,
     Fault,
     Item,
@@ -148,6 +149,18 @@ class SandboxState:
                 raise SeedError(f"unknown item id {item_id}")
             sale, item = seller.items[item_id]
             item.status = status
+            sale.xml = None
+
+    def corrupt_sale(self, login: str, purchase_id: str, texts: Mapping[str, Any]) -> None:
+        """Serve these texts in place of the sale's values from now on; {} makes it readable again."""
+        unknown = set(texts) - CORRUPTIBLE
+        if unknown:
+            raise SeedError(f"cannot corrupt {sorted(unknown)}; one of {sorted(CORRUPTIBLE)}")
+        with self.seller(login) as seller:
+            sale = seller.sales.get(purchase_id)
+            if sale is None:
+                raise SeedError(f"unknown purchase id {purchase_id}")
+            sale.corrupt = {path: str(value) for path, value in texts.items()}
             sale.xml = None
 
     def accept(self, seller: Seller, item_id: str) -> None:

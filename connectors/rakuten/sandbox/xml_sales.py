@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 from connectors.rakuten.sandbox.model import Item, Sale
 from connectors.rakuten.sandbox.seed import PURCHASE_DATE_FORMAT
@@ -86,11 +87,22 @@ def _item(item: Item) -> str:
     )
 
 
+def _corrupted(fragment: str, texts: Mapping[str, str]) -> str:
+    """Serve `texts` in place of the values at these element paths (e.g. price/amount)."""
+    for path, value in texts.items():
+        names = path.split("/")
+        opening = r"\s*".join(f"<{name}>" for name in names)
+        pattern = re.compile(f"({opening})(?:<!\\[CDATA\\[.*?\\]\\]>|[^<])*(</{names[-1]}>)", re.S)
+        served = text(value).replace("\\", "\\\\")  # a literal replacement, backslashes and all
+        fragment = pattern.sub(rf"\g<1>{served}\g<2>", fragment)
+    return fragment
+
+
 def sale_fragment(sale: Sale) -> bytes:
     """Return the encoded <sale> element, cached on the sale until an item changes."""
     if sale.xml is None:
         buyer = sale.buyer
-        sale.xml = encode(
+        fragment = (
             f"<sale>\n<purchaseid>{text(sale.purchase_id)}</purchaseid>\n"
             f"<purchasedate>{sale.purchased_at.strftime(PURCHASE_DATE_FORMAT)}</purchasedate>\n"
             f"<deliveryinformation>\n<shippingtype>{text(sale.shipping_type)}</shippingtype>\n"
@@ -101,6 +113,7 @@ def sale_fragment(sale: Sale) -> bytes:
             + "".join(_item(item) for item in sale.items)
             + "</items>\n</sale>\n"
         )
+        sale.xml = encode(_corrupted(fragment, sale.corrupt) if sale.corrupt else fragment)
     return sale.xml
 
 

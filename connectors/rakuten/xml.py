@@ -228,7 +228,11 @@ def children(element: Element | None, name: str) -> list[Element]:
 
 def child(element: Element | None, path: str) -> Element | None:
     """Return the first element matching a ``/``-separated path of local names, or ``None``."""
-    current = element
+    if element is None:
+        return None
+    if "/" not in path:
+        return element.find(path)
+    current: Element | None = element
     for name in path.split("/"):
         if current is None:
             return None
@@ -240,13 +244,18 @@ def text_of(element: Element | None, path: str | None = None) -> str | None:
     """Return the stripped text at ``path`` (or of the element itself); empty means ``None``.
 
     ``<x/>``, ``<x></x>``, ``<x><![CDATA[]]></x>`` and whitespace-only text are all empty.
+    The text is the element's own (the builder joins its CDATA and plain text pieces);
+    Rakuten's values are leaves.
     """
-    node = element if path is None else child(element, path)
-    if node is None:
+    if element is None:
         return None
-    # A leaf's text is all of it (the builder joins CDATA and plain text); only an
-    # element with children needs the slower walk.
-    value = node.text if len(node) == 0 else "".join(node.itertext())
+    if path is None:
+        value = element.text
+    elif "/" not in path:
+        value = element.findtext(path)  # one C call: no Element object reaches Python
+    else:
+        node = child(element, path)
+        value = node.text if node is not None else None
     if not value:
         return None
     return value.strip() or None

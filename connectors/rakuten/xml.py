@@ -17,6 +17,7 @@ handed out, and only in a document where such names occur.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element, TreeBuilder
@@ -42,6 +43,8 @@ __all__ = [
 _ILLEGAL_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in (0x09, 0x0A, 0x0D))
 _UTF8_BOM = b"\xef\xbb\xbf"
 _BLANK = b" \t\r\n"
+#: distinct element and attribute names in one document; Rakuten's use about a hundred
+MAX_NAMES = 10_000
 
 
 class Unreadable(Exception):
@@ -158,10 +161,17 @@ class XmlStream:
         except (LookupError, ValueError) as exc:  # an unknown or broken declared encoding
             raise RakutenResponseInvalid(f"unreadable XML: {type(exc).__name__}") from None
         if len(self._names) != self._checked_names:
-            # Expat interns every element and attribute name it meets: a name with a
-            # prefix that is not one of the root's attributes may be a prefixed tag.
-            self._checked_names = len(self._names)
-            self._prefixed = any(":" in n and n not in self._root_attributes for n in self._names)
+            self._check_new_names()
+
+    def _check_new_names(self) -> None:
+        # Expat interns every element and attribute name it meets: a name with a prefix
+        # that is not one of the root's attributes may be a prefixed tag.
+        if len(self._names) > MAX_NAMES:
+            raise RakutenResponseInvalid(f"XML with over {MAX_NAMES} distinct names")
+        if not self._prefixed:
+            new = itertools.islice(self._names, self._checked_names, None)
+            self._prefixed = any(":" in n and n not in self._root_attributes for n in new)
+        self._checked_names = len(self._names)
 
     def _take(self, *, final: bool) -> list[Element]:
         container = self._find_container()

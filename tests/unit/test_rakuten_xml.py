@@ -74,6 +74,12 @@ def test_hostile_answers_are_refused_by_the_streaming_client(hostile: bytes) -> 
             client.check_credentials(Credentials("shop", "tok"))
 
 
+def test_a_document_of_endless_distinct_names_is_refused() -> None:
+    body = b"<r>" + b"".join(b"<n%d/>" % n for n in range(20_000)) + b"</r>"
+    with pytest.raises(RakutenResponseInvalid, match="distinct names"):
+        parse_xml(body)
+
+
 def test_prolog_encoding_decides_how_bytes_are_read() -> None:
     latin1 = '<?xml version="1.0" encoding="ISO-8859-1"?><a><b>Hélène</b></a>'.encode("latin-1")
     cp1252 = '<?xml version="1.0" encoding="windows-1252"?><a><b>l’été €</b></a>'.encode("cp1252")

@@ -42,13 +42,17 @@ from .models import (
     ImportStatus,
     Money,
     PickupPoint,
+    ReportLineFailure,
     Sale,
+    SaleFailure,
     SaleItem,
+    SalesBatch,
     SkuError,
 )
 from .parse_report import parse_report_page
-from .parse_sales import paris_to_utc, parse_sales
+from .parse_sales import paris_to_utc
 from .parse_todo import parse_todo_list
+from .sales_stream import SalesAnswer, SalesPage, parse_sales
 from .shipping_file import build_shipping_status_file
 
 __all__ = [
@@ -77,12 +81,17 @@ __all__ = [
     "RakutenUnavailable",
     "RakutenUnknownItem",
     "RefusalResult",
+    "ReportLineFailure",
     "Sale",
+    "SaleFailure",
     "SaleItem",
     "ShipmentLine",
     "ShipmentLineResult",
     "ShipmentOutcome",
     "ShippingImportResult",
+    "SalesAnswer",
+    "SalesBatch",
+    "SalesPage",
     "SkuError",
     "TodoCause",
     "TodoItem",

@@ -106,6 +106,11 @@ read them on Rakuten: the message causes go).
 ``GET /_sandbox/sellers/{login}/calls`` -> ``{"actions": {action: n}, "items": {action:
 {item_id: n}}}``: every web-service call received for the login (faults and errors
 included, never trimmed), by action, and by item (``itemid``, or the lines of a shipping file).
+``POST /_sandbox/sellers/{login}/sales/{purchase_id}/corrupt`` ``{"texts": {"price/amount":
+"neuf euros"}}`` -> ``{purchase_id, texts}``: serve the sale unreadable, the given texts in
+place of its values at these paths (``purchaseid``, ``purchasedate``, ``itemid``,
+``itemstatus``, ``price/amount``; item paths in every item); ``{"texts": {}}`` serves it
+readable again.
 ``POST /_sandbox/sellers/{login}/faults`` ``{kind, count?=1, actions?, hang_s?=30,
 size_mb?=1, body? | body_base64?, content_type?, status?}`` -> ``{"ok": true}``. Kinds:
 http500, hang (delays then answers normally), malformed (truncated XML, no side effect),

@@ -124,6 +124,13 @@ class SandboxApi:
         with self.state.seller(login):
             return self.state.calls(login)
 
+    def corrupt_sale(self, login: str, purchase_id: str, texts: Mapping[str, Any]) -> None:
+        """Serve a sale unreadable: `texts` maps element paths (`price/amount`, `purchasedate`,
+        `purchaseid`, `itemid`, `itemstatus`; item paths in every item) to the text served
+        there instead of the real value. An empty mapping serves it readable again.
+        """
+        self.state.corrupt_sale(login, purchase_id, texts)
+
     def sales(self, login: str) -> list[dict[str, Any]]:
         """Return every sale of the seller with each item's status."""
         with self.state.seller(login) as seller:

@@ -63,6 +63,15 @@ def _set_item(api: SandboxApi, login: str, item_id: str, body: Body) -> Any:
     return {"item_id": item_id, "status": status}
 
 
+def _corrupt(api: SandboxApi, login: str, purchase_id: str, body: Body) -> Any:
+    """POST /_sandbox/sellers/{login}/sales/{purchase_id}/corrupt."""
+    texts = body.get("texts", {})
+    if not isinstance(texts, dict):
+        raise SeedError("'texts' must be an object")
+    api.corrupt_sale(login, purchase_id, texts)
+    return {"purchase_id": purchase_id, "texts": texts}
+
+
 def _inject(api: SandboxApi, login: str, body: Body) -> Any:
     """POST /_sandbox/sellers/{login}/faults."""
     options = {key: value for key, value in body.items() if key != "kind"}
@@ -97,6 +106,7 @@ ITEM_ROUTES: dict[str, ItemRoute] = {
 SALE_ROUTES: dict[str, ItemRoute] = {
     "items": lambda api, login, purchase, body: api.add_items(login, purchase, _list(body, "items")),
     "lapse": lambda api, login, purchase, _: api.lapse(login, purchase),
+    "corrupt": _corrupt,
 }
 
 #: (method, last path segment) -> handler for /_sandbox/sellers/{login}/<segment>

@@ -17,6 +17,9 @@ STATUS_PENDING = "En attente"
 STATUS_DONE = "Traité"
 STATUS_NO_LINE = "Aucune ligne n\u2019a été chargée"
 
+#: Paths of the sale's elements whose text corrupt_sale can replace (in every item for item fields).
+CORRUPTIBLE = frozenset({"purchaseid", "purchasedate", "itemid", "itemstatus", "price/amount"})
+
 #: Fault kinds accepted by inject_fault.
 FAULT_KINDS = frozenset({"http500", "hang", "malformed", "quota", "billion_laughs", "huge", "raw"})
 
@@ -96,6 +99,8 @@ class Sale:
     seq: int = 0
     listed_new: bool = True
     views: dict[str, bytes] = field(default_factory=dict)
+    #: element path -> the text served there instead of the real value (an unreadable sale)
+    corrupt: dict[str, str] = field(default_factory=dict)
 
     def awaits_acceptance(self) -> bool:
         """Return True when at least one item still waits for the seller's acceptance."""

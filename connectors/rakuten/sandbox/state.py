@@ -13,6 +13,7 @@ from typing import Any
 from connectors.rakuten.sandbox import imports, lifecycle, ws_errors
 from connectors.rakuten.sandbox.model import (
     AWAITING_STATUSES,
+    CORRUPTIBLE,
     Config,
     Fault,
     Item,
@@ -159,6 +160,18 @@ class SandboxState:
     def set_item_status(self, login: str, item_id: str, status: str) -> None:
         """Change one item's status (e.g. CANCELLED), as Rakuten or the buyer would."""
         self.change_item(login, item_id, lambda sale, item: lifecycle.set_status(sale, item, status))
+
+    def corrupt_sale(self, login: str, purchase_id: str, texts: Mapping[str, Any]) -> None:
+        """Serve these texts in place of the sale's values from now on; {} makes it readable again."""
+        unknown = set(texts) - CORRUPTIBLE
+        if unknown:
+            raise SeedError(f"cannot corrupt {sorted(unknown)}; one of {sorted(CORRUPTIBLE)}")
+        with self.seller(login) as seller:
+            sale = seller.sales.get(purchase_id)
+            if sale is None:
+                raise SeedError(f"unknown purchase id {purchase_id}")
+            sale.corrupt = {path: str(value) for path, value in texts.items()}
+            sale.views.clear()
 
     def accept(self, seller: Seller, item_id: str) -> None:
         """Accept one item, or raise ParameterError when it is unknown or not awaiting."""

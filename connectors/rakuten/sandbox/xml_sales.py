@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 from connectors.rakuten.sandbox.lifecycle import view_status
 from connectors.rakuten.sandbox.model import Item, Sale
@@ -87,17 +88,29 @@ def _item(item: Item, status: str) -> str:
     )
 
 
+def _corrupted(fragment: str, texts: Mapping[str, str]) -> str:
+    """Serve `texts` in place of the values at these element paths (e.g. price/amount)."""
+    for path, value in texts.items():
+        names = path.split("/")
+        opening = r"\s*".join(f"<{name}>" for name in names)
+        pattern = re.compile(f"({opening})(?:<!\\[CDATA\\[.*?\\]\\]>|[^<])*(</{names[-1]}>)", re.S)
+        served = text(value).replace("\\", "\\\\")  # a literal replacement, backslashes and all
+        fragment = pattern.sub(rf"\g<1>{served}\g<2>", fragment)
+    return fragment
+
+
 def sale_fragment(sale: Sale, view: str) -> bytes:
     """Return the encoded <sale> element as `view` (getnewsales or getcurrentsales) shows it.
 
     Only the items that call shows are in it (rakuten-api.md §8b); the fragment is cached
-    on the sale until the sale or an item changes.
+    on the sale until the sale or an item changes. A corrupted sale (`corrupt_sale`) is
+    served with the given texts in place of its values.
     """
     cached = sale.views.get(view)
     if cached is None:
         buyer = sale.buyer
         shown = [(item, status) for item in sale.items if (status := view_status(view, item))]
-        cached = sale.views[view] = encode(
+        fragment = (
             f"<sale>\n<purchaseid>{text(sale.purchase_id)}</purchaseid>\n"
             f"<purchasedate>{sale.purchased_at.strftime(PURCHASE_DATE_FORMAT)}</purchasedate>\n"
             f"<deliveryinformation>\n<shippingtype>{text(sale.shipping_type)}</shippingtype>\n"
@@ -108,6 +121,7 @@ def sale_fragment(sale: Sale, view: str) -> bytes:
             + "".join(_item(item, status) for item, status in shown)
             + "</items>\n</sale>\n"
         )
+        cached = sale.views[view] = encode(_corrupted(fragment, sale.corrupt) if sale.corrupt else fragment)
     return cached
 
 

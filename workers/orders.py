@@ -12,7 +12,14 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from connectors.rakuten import Credentials, RakutenAuthError, RakutenError, RakutenRateLimited, Sale
+from connectors.rakuten import (
+    Credentials,
+    RakutenAuthError,
+    RakutenError,
+    RakutenRateLimited,
+    Sale,
+    SalesAnswer,
+)
 from db import integrations, leases, orders, outbox, schedule
 from events import outbound
 from workers.claims import Claim
@@ -52,9 +59,10 @@ def import_orders(ctx: Context, integration_id: str, token: int) -> int | None:
             with claim.kept():
                 # new sales first, stored before anything else can fail: they lapse in two days
                 for fetch in (_new_sales, _current_sales):
-                    sales = fetch(ctx, creds)
-                    seen += len(sales)
-                    imported += store_sales(ctx, current, sales, claim=claim)
+                    # read as it arrives, stored a chunk at a time: memory holds one chunk
+                    for batch in fetch(ctx, creds).batches(CHUNK):
+                        seen += len(batch.sales)
+                        imported += store_sales(ctx, current, batch.sales, claim=claim)
         except RakutenError as exc:
             if isinstance(exc, RakutenAuthError):
                 confirm_credentials(ctx, current, "orders")
@@ -68,11 +76,11 @@ def import_orders(ctx: Context, integration_id: str, token: int) -> int | None:
         return imported
 
 
-def _new_sales(ctx: Context, creds: Credentials) -> list[Sale]:
+def _new_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
     return ctx.rakuten.get_new_sales(creds)
 
 
-def _current_sales(ctx: Context, creds: Credentials) -> list[Sale]:
+def _current_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
     """Sales accepted elsewhere (on the site, by another tool) within the lookback window."""
     lookback = ctx.settings.rakuten.rakuten_current_sales_lookback_days
     since = (datetime.now(UTC) - timedelta(days=lookback)).date()

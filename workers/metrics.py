@@ -16,6 +16,9 @@ class _Metrics:
             "rakuten_verifications", "Verification outcomes, by outcome.", ["outcome"]
         )
         self.order_polls = Counter("rakuten_order_polls", "Order polls, by outcome.", ["outcome"])
+        self.sales_unreadable = Counter(
+            "rakuten_sales_unreadable", "Sales of Rakuten answers that could not be read (skipped)."
+        )
         self.orders_imported = Counter("rakuten_orders_imported", "Orders imported (new purchases).")
         self.order_changes = Counter("rakuten_order_changes", "Items added to, or changed on, known orders.")
         self.sales_accepted = Counter("rakuten_sales_accepted", "Sale items accepted on Rakuten.")

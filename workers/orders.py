@@ -4,6 +4,13 @@
 those accepted elsewhere: no date cursor decides what is new, the primary key
 (integration, purchase id) does. Each order is stored with its `order.imported`
 outbox row in one transaction.
+
+A sale of the answer that cannot be read holds back no other: it is skipped,
+logged with its purchase id and the field (never the value), counted, and reported
+with `order.import_failed` in the transaction of the sales read beside it. Its event
+id names the sale and the reason, so a sale that stays unreadable is reported once;
+it is tried again at every poll, since Rakuten keeps returning it, and imported as
+soon as it reads.
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ from connectors.rakuten import (
     RakutenError,
     RakutenRateLimited,
     Sale,
+    SaleFailure,
     SalesAnswer,
 )
 from db import integrations, leases, orders, outbox, schedule
-from events import outbound
+from events import outbound, outbound_orders
 from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
@@ -53,16 +61,9 @@ def import_orders(ctx: Context, integration_id: str, token: int) -> int | None:
             current = integrations.get(conn, integration_id)
         if current is None or current.status != "verified":
             return None
-        creds = ctx.credentials(current)
-        seen = imported = 0
         try:
             with claim.kept():
-                # new sales first, stored before anything else can fail: they lapse in two days
-                for fetch in (_new_sales, _current_sales):
-                    # read as it arrives, stored a chunk at a time: memory holds one chunk
-                    for batch in fetch(ctx, creds).batches(CHUNK):
-                        seen += len(batch.sales)
-                        imported += store_sales(ctx, current, batch.sales, claim=claim)
+                seen, imported = _poll(ctx, current, claim)
         except RakutenError as exc:
             if isinstance(exc, RakutenAuthError):
                 confirm_credentials(ctx, current, "orders")
@@ -74,6 +75,19 @@ def import_orders(ctx: Context, integration_id: str, token: int) -> int | None:
         METRICS.order_polls.labels(outcome="ok").inc()
         log.info("order poll: %d sale(s) seen, %d new order(s)", seen, imported)
         return imported
+
+
+def _poll(ctx: Context, current: integrations.Integration, claim: Claim) -> tuple[int, int]:
+    """Read and store the new sales, then the current ones; return (sales seen, new orders)."""
+    creds = ctx.credentials(current)
+    seen = imported = 0
+    # new sales first, stored before anything else can fail: they lapse in two days
+    for fetch in (_new_sales, _current_sales):
+        # read as it arrives, stored a chunk at a time: memory holds one chunk
+        for batch in fetch(ctx, creds).batches(CHUNK):
+            seen += len(batch.sales) + len(batch.failures)
+            imported += store_sales(ctx, current, batch.sales, failures=batch.failures, claim=claim)
+    return seen, imported
 
 
 def _new_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
@@ -101,15 +115,22 @@ def _poll_failed(ctx: Context, current: integrations.Integration, claim: Claim, 
 
 
 def store_sales(
-    ctx: Context, current: integrations.Integration, sales: Sequence[Sale], *, claim: Claim | None = None
+    ctx: Context,
+    current: integrations.Integration,
+    sales: Sequence[Sale],
+    *,
+    failures: Sequence[SaleFailure] = (),
+    claim: Claim | None = None,
 ) -> int:
     """Store new orders with their outbox rows and record changes on known ones; return new count.
 
-    With a `claim`, each transaction first checks that it still holds the poll: a
-    poll that lost its lease must not record an older view of the items as a change.
+    `failures` (the sales of the same answer that could not be read) are reported in
+    the first transaction. With a `claim`, each transaction first checks that it
+    still holds the poll: a poll that lost its lease must not record an older view
+    of the items as a change.
     """
     imported = 0
-    for start in range(0, len(sales), CHUNK):
+    for start in range(0, max(len(sales), 1 if failures else 0), CHUNK):
         rows = [order_row(s, auto_accept=current.auto_accept_orders) for s in sales[start : start + CHUNK]]
         with ctx.pool.connection() as conn, conn.transaction():
             if claim is not None and not claim.holds(conn):
@@ -123,7 +144,8 @@ def store_sales(
                     )
                     for r in rows
                     if r.order_id in inserted
-                ],
+                ]
+                + (_unreadable(current, failures) if start == 0 else []),
             )
             changes = orders.record_item_changes(
                 conn,
@@ -134,8 +156,31 @@ def store_sales(
         imported += len(inserted)
         METRICS.orders_imported.inc(len(inserted))
         METRICS.order_changes.inc(changes)
-        if inserted:
+        if inserted or (failures and start == 0):
             ctx.dispatch.send("relay_outbox")
         if any(i.to_accept for r in rows if r.order_id in inserted for i in r.items):
             log.info("sale items to accept recorded")
     return imported
+
+
+def _unreadable(
+    current: integrations.Integration, failures: Sequence[SaleFailure]
+) -> list[dict[str, object]]:
+    """Log and count the sales that could not be read; return their `order.import_failed` events.
+
+    The outbox keeps one row per event id: a sale unreadable at every poll is
+    reported once, and again only if it fails another way.
+    """
+    for failure in failures:
+        log.warning("sale %r could not be read (%s): skipped, tried again at the next poll",
+                    failure.purchase_id, failure.detail)
+    METRICS.sales_unreadable.inc(len(failures))
+    return [
+        outbound_orders.order_import_failed(
+            integration_id=current.integration_id,
+            account_id=current.account_id,
+            order_id=failure.purchase_id,
+            detail=failure.detail,
+        )
+        for failure in failures
+    ]

@@ -1,4 +1,4 @@
-"""One unreadable sale holds back no other: it is reported once, tried at every poll, imported when it reads."""
+"""One unreadable sale holds back no other: reported once, tried at every poll, imported when it reads."""
 
 from __future__ import annotations
 

@@ -77,7 +77,9 @@ def run(services: Services, sandbox: Sandbox, params: FlatParams) -> list[Figure
         _timed("merchants_scrape_ratio", f"7d. /metrics scrape, {large.count:,} vs {small.count:,}",
                small, large, large.scrape_s, small.scrape_s,
                _per_size(sizes, lambda s: f"{_ms(s.scrape_s)}, {s.scrape_bytes:,} bytes, {s.series:,} "
-                         f"series ({s.integration_series:,} per integration)"), label),
+                         f"series ({s.integration_series:,} per integration)")
+               + "\n    " + "\n    ".join(f"{large.count:,}: {p.describe()}" for p in large.scrape_plans),
+               label),
         Figure(
             key="unchanged_poll_rows", title="7e. Rows written by a poll of an unchanged order list",
             value=written, baseline=0, ratio=float("nan"), unit="rows", baseline_label="nothing changed",

@@ -33,7 +33,7 @@ import psycopg
 from bench.dispatch import NullDispatcher
 from bench.env import NO_RAKUTEN, Services, bench_settings
 from bench.merchants_seed import DUE, Seeded, make_due, seed
-from bench.plans import PlanSummary, explain_claims
+from bench.plans import CLAIMS, SCRAPE_QUERIES, PlanSummary, explain_all
 from bench.runproc import free_port
 from bench.stats import median
 from connectors.rakuten import RakutenClient
@@ -61,6 +61,7 @@ class Size:
     series: int = 0
     integration_series: int = 0
     plans: list[PlanSummary] = field(default_factory=list)
+    scrape_plans: list[PlanSummary] = field(default_factory=list)
 
 
 @contextmanager
@@ -154,7 +155,8 @@ def measure_sizes(services: Services, counts: tuple[int, ...], reps: int) -> lis
         for size in sizes:
             with psycopg.connect(size.database_url) as conn:
                 make_due(conn, size.seeded)
-                size.plans = explain_claims(conn)
+                size.plans = explain_all(conn, CLAIMS)
+                size.scrape_plans = explain_all(conn, SCRAPE_QUERIES)
             log.info("%d integrations: tick %.1f ms, idle %.1f ms, scrape %.1f ms", size.count,
                      1000 * median(size.tick_s), 1000 * median(size.idle_tick_s),
                      1000 * median(size.scrape_s))

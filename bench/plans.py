@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from db import schedule
+from db import integrations, outbox, schedule
 
 #: tables whose sequential scan makes a tick grow with the number of merchants
 WATCHED = ("integrations", "stock_pending")
@@ -29,6 +29,14 @@ CLAIMS: Mapping[str, tuple[str, Mapping[str, object]]] = {
     "reports": (schedule.CLAIM_REPORTS, {"lease_s": 120.0, "limit": 200}),
     "accepts": (schedule.CLAIM_ACCEPTS, {"lease_s": 120.0, "limit": 200}),
     "outbox_waiting": (schedule.OUTBOX_WAITING, {"older_than_s": 2.0}),
+}
+
+
+#: the queries `/metrics` runs at every scrape (workers.observability.DatabaseGauges)
+SCRAPE_QUERIES: Mapping[str, tuple[str, Mapping[str, object]]] = {
+    "count_by_status": (integrations.COUNT_BY_STATUS, {}),
+    "outbox_backlog": (outbox.BACKLOG, {}),
+    "poll_lag": (schedule.POLL_LAG, {}),
 }
 
 
@@ -83,6 +91,7 @@ def explain(conn: psycopg.Connection[Any], name: str, query: str, params: Mappin
     return summarise(name, row[0][0])
 
 
-def explain_claims(conn: psycopg.Connection[Any]) -> list[PlanSummary]:
-    """The plan of every claim of the scheduler's tick."""
-    return [explain(conn, name, query, params) for name, (query, params) in CLAIMS.items()]
+def explain_all(conn: psycopg.Connection[Any], queries: Mapping[str, tuple[str, Mapping[str, object]]]
+                ) -> list[PlanSummary]:
+    """The plan of each query (`CLAIMS`: the scheduler's tick; `SCRAPE_QUERIES`: a scrape)."""
+    return [explain(conn, name, query, params) for name, (query, params) in queries.items()]

@@ -5,8 +5,8 @@ sample is a thread running Python or waiting in C code that holds it busy) and
 `phases` sorts the collapsed stacks into the steps of an order import by the
 use-case frames they contain: the verification's Rakuten call, the poll's
 Rakuten calls (each split into download and parse), the store of the sales,
-the relay of the outbox (with the publisher's I/O thread), threads about to
-sleep, and the rest (Dramatiq's consumers, the scheduler's messages).
+the relay of the outbox (with the publisher's I/O thread), and the rest; a
+thread caught waiting (Dramatiq's consumers, timers, sockets) is "idle".
 py-spy is optional (`pip install py-spy`); without it there is no profile.
 """
 
@@ -31,8 +31,11 @@ USE_CASES: Sequence[tuple[str, tuple[str, ...]]] = (
     ("store", ("store_sales",)),
     ("poll", ("_new_sales", "_current_sales", "get_new_sales", "get_current_sales")),
     ("relay", ("relay_pending", "IOLoop.start")),  # the publisher's I/O thread is the relay's
-    ("idle", ("Condition.wait", "Queue.get")),  # threads py-spy caught while they were going to sleep
 )
+#: innermost frames of a thread waiting (for a message, a socket, a timer, a lock) that
+#: py-spy did not count as idle; such a sample is "idle" whatever the thread works for
+WAITING = ("Condition.wait", "Queue.get", "PollPoller.poll", "EpollSelector.select",
+           "_CtypesTimeoutManager.run", "Event.wait")
 #: frames of the HTTP download below a Rakuten call (everything else under it is the parse)
 DOWNLOAD = ("_fetch (", "_read_limited", "httpx", "httpcore")
 #: frames of the database below the store (psycopg), the rest is mapping and events
@@ -95,7 +98,9 @@ def parse_raw(lines: Iterable[str]) -> Iterable[tuple[str, int]]:
 
 
 def phase_of(stack: str) -> str:
-    """The phase a collapsed stack belongs to (see `USE_CASES`)."""
+    """The phase a collapsed stack belongs to (see `USE_CASES` and `WAITING`)."""
+    if stack.rsplit(";", 1)[-1].startswith(WAITING):
+        return "idle"
     for phase, marks in USE_CASES:
         if any(mark in stack for mark in marks):
             if phase in ("verification", "poll"):

@@ -19,7 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: import the project and bench from the root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import e2e, flat, ingress, orders, relay, scaling, stock  # noqa: E402
+from bench import e2e, flat, ingress, ingress_process, orders, relay, scaling, stock  # noqa: E402
 from bench.env import Services, open_services  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.report import as_json, table, write_json  # noqa: E402
@@ -66,7 +66,8 @@ QUICK = Plan(
 
 def _steps(plan: Plan, services: Services, sandbox: Sandbox) -> dict[str, Callable[[], list[Figure]]]:
     return {
-        "ingress": lambda: [ingress.run(services, plan.ingress)],
+        "ingress": lambda: [ingress.run(services, plan.ingress),
+                            ingress_process.run(services, plan.ingress)],
         "relay": lambda: [relay.run(services, plan.relay)],
         "orders": lambda: [orders.run(services, sandbox, plan.orders)],
         "stock": lambda: stock.run(services, sandbox, plan.stock),

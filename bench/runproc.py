@@ -40,7 +40,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _environment(extra: Mapping[str, str]) -> dict[str, str]:
+def environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without another metrics group's variables, plus `extra`."""
     env = {key: value for key, value in os.environ.items() if key not in GROUP_ENV}
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
@@ -85,7 +86,7 @@ class SandboxControl:
 def start_sandbox() -> Iterator[SandboxControl]:
     """A sandbox in a process of its own, stopped at the end."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "workers", "sandbox", "--port", "0"], env=_environment({}),
+        [sys.executable, "-m", "workers", "sandbox", "--port", "0"], env=environment({}),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
@@ -114,7 +115,7 @@ def _sandbox_url(stdout: IO[bytes] | None) -> str:
 
 def run_environment(*, database_url: str, amqp_url: str, rakuten_url: str, **extra: str) -> dict[str, str]:
     """The environment of a `run` process: these services, its own metrics port, JSON logs."""
-    return _environment({
+    return environment({
         "DATABASE_URL": database_url,
         "RABBITMQ_URL": amqp_url,
         "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
@@ -182,7 +183,8 @@ def _healthy(group: RunGroup) -> bool:
         return False
 
 
-def _consumers(amqp_url: str, queue: str) -> int:
+def consumers(amqp_url: str, queue: str) -> int:
+    """How many consumers `queue` has (0 when it does not exist yet)."""
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
         return int(connection.channel().queue_declare(queue, passive=True).method.consumer_count)
@@ -204,7 +206,7 @@ def start_run(env: Mapping[str, str], log_path: Path, *args: str) -> Iterator[Ru
     group = RunGroup(process, dict(env), log_path)
     try:
         _wait(lambda: _healthy(group), "`run` not healthy")
-        _wait(lambda: _consumers(env["RABBITMQ_URL"], env["EVENTS_QUEUE"]) > 0, "no ingress consumer")
+        _wait(lambda: consumers(env["RABBITMQ_URL"], env["EVENTS_QUEUE"]) > 0, "no ingress consumer")
         _wait(lambda: {"ingress", "worker", "scheduler"} <= set(group.children()), "children missing")
         yield group
     finally:

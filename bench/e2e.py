@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -132,23 +133,19 @@ def _import(group: RunGroup, count: int, spy_to: Path | None) -> RunResult:
     children = group.children()
     time.sleep(SETTLE_S)  # the children finish warming up (imports, pools, connections)
     before = _rss(children)
-    with OrderCounter(env["RABBITMQ_URL"], env["EVENTS_EXCHANGE"]) as counter:
-        spy = profile.Spy(children["worker"], spy_to) if spy_to is not None else None
-        with Sampler(list(children.values()), lambda: counter.count / count) as sampler:
-            if spy is not None:
-                spy.__enter__()
-                time.sleep(0.5)  # py-spy attaches
-            try:
-                event = installed_event("int-bench-run", "acct-bench-run", LOGIN, TOKEN)
-                published_at = time.time()
-                started = time.perf_counter()
-                publish_events(env["RABBITMQ_URL"], env["EVENTS_EXCHANGE"], [event])
-                counter.wait(count, TIMEOUT_S, check=lambda: group.process.poll() is None)
-                seconds = counter.last_at - started
-                sampler.finish()
-            finally:
-                if spy is not None:
-                    spy.__exit__(None, None, None)
+    spy: AbstractContextManager[object] = (
+        profile.Spy(children["worker"], spy_to) if spy_to is not None else nullcontext())
+    with (OrderCounter(env["RABBITMQ_URL"], env["EVENTS_EXCHANGE"]) as counter,
+          Sampler(list(children.values()), lambda: counter.count / count) as sampler, spy):
+        if spy_to is not None:
+            time.sleep(0.5)  # py-spy attaches
+        event = installed_event("int-bench-run", "acct-bench-run", LOGIN, TOKEN)
+        published_at = time.time()
+        started = time.perf_counter()
+        publish_events(env["RABBITMQ_URL"], env["EVENTS_EXCHANGE"], [event])
+        counter.wait(count, TIMEOUT_S, check=lambda: group.process.poll() is None)
+        seconds = counter.last_at - started
+        sampler.finish()
     by_pid = {t.pid: max([t.peak_kib, *(rss for _, rss in t.samples)]) for t in sampler.traces}
     peak = {part: by_pid.get(pid, 0) for part, pid in children.items()}
     return RunResult(seconds, before, peak, timeline(group.log_lines(), published_at))

@@ -1,13 +1,13 @@
-"""Figure 6: parsing a 10,000-sale getnewsales answer, in time and in memory.
+"""Figure 8: parsing a 10,000-sale getnewsales answer, in time and in memory.
 
-6a, time: the connector's reader (`SalesReader`, the hardened expat parse into the C
+8a, time: the connector's reader (`SalesReader`, the hardened expat parse into the C
 TreeBuilder, fed 64 KiB chunks, every sale read into a `Sale`) against defusedxml's
 `fromstring` of the same bytes, which only builds the tree: the parse the connector
 used before. The answer is written by the sandbox's own XML writer, in memory; the
 two sides alternate, and each is timed in CPU seconds of the process. The notes give
 the new parser's tree alone (`parse_xml`) too, the like-for-like comparison.
 
-6b, memory: a fresh process (spawned) reads the same answer from the sandbox over
+8b, memory: a fresh process (spawned) reads the same answer from the sandbox over
 HTTP, either streamed (`get_new_sales(...).batches(500)`, as the order poll reads
 it, each batch dropped once read) or whole (the body read into memory, then parsed
 at once with every sale kept, as the poll read it before). The figure is the growth
@@ -48,7 +48,7 @@ CHILD_TIMEOUT_S = 300.0  #: seconds a memory child may take
 
 @dataclass(frozen=True)
 class ParsingParams:
-    """The size of figure 6."""
+    """The size of figure 8."""
 
     sales: int
     reps: int
@@ -90,7 +90,7 @@ def _cpu_seconds(work: Callable[[], object]) -> float:
 
 
 def time_figure(params: ParsingParams) -> Figure:
-    """6a: the connector's streamed read against defusedxml's tree alone (times: lower is better)."""
+    """8a: the connector's streamed read against defusedxml's tree alone (times: lower is better)."""
     body = answer_bytes(params.sales)
     if read_streamed(body) != params.sales:
         raise RuntimeError("the reader did not read every sale")
@@ -106,7 +106,7 @@ def time_figure(params: ParsingParams) -> Figure:
     rounded = ([round(t, 2) for t in times] for times in (new, tree, old))
     log.info("reader %s s, tree %s s, defusedxml %s s", *rounded)
     return Figure(
-        key="parse_time_ratio", title="6a. Sales answer parsed and read, sale by sale",
+        key="parse_time_ratio", title="8a. Sales answer parsed and read, sale by sale",
         value=median(new), baseline=median(old), ratio=paired_ratio(new, old), unit="CPU s",
         baseline_label="defusedxml fromstring of the same bytes (tree only, no sale read)", target=1.0,
         higher_is_better=False,
@@ -149,7 +149,7 @@ def _measure_memory(mode: str, base_url: str, count: int) -> tuple[int, int]:
 
 
 def memory_figure(sandbox: Sandbox, params: ParsingParams) -> Figure:
-    """6b: peak RSS growth, streamed against whole (lower is better)."""
+    """8b: peak RSS growth, streamed against whole (lower is better)."""
     sandbox.add_seller(LOGIN, TOKEN)
     sandbox.add_sales(LOGIN, [_sale_json(n) for n in range(params.sales)])
     streamed: list[tuple[int, int]] = []
@@ -162,7 +162,7 @@ def memory_figure(sandbox: Sandbox, params: ParsingParams) -> Figure:
     before_mib = median([before / 1024 for before, _ in streamed])
     log.info("peak growth MiB: streamed %s, whole %s", grown, grown_whole)
     return Figure(
-        key="parse_memory_ratio", title="6b. Peak RSS growth reading the answer, streamed vs whole",
+        key="parse_memory_ratio", title="8b. Peak RSS growth reading the answer, streamed vs whole",
         value=median(grown), baseline=median(grown_whole), ratio=paired_ratio(grown, grown_whole),
         unit="MiB", baseline_label="body read whole, parsed at once, every sale kept", target=0.25,
         higher_is_better=False,
@@ -173,5 +173,5 @@ def memory_figure(sandbox: Sandbox, params: ParsingParams) -> Figure:
 
 
 def run(sandbox: Sandbox, params: ParsingParams) -> list[Figure]:
-    """Measure figure 6 and return its two lines."""
+    """Measure figure 8 and return its two lines."""
     return [time_figure(params), memory_figure(sandbox, params)]

@@ -8,6 +8,7 @@ the ones of bench/RESULTS.md. Scratch databases and vhosts are removed at the en
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: import the project and bench from the root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import ingress, orders, parsing, relay, scaling, stock  # noqa: E402
+from bench import e2e, flat, ingress, ingress_process, orders, parsing, relay, scaling, stock  # noqa: E402
 from bench.env import Services, open_services  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.report import as_json, table, write_json  # noqa: E402
@@ -27,7 +28,7 @@ from connectors.rakuten.sandbox import Sandbox  # noqa: E402
 
 log = logging.getLogger("bench")
 
-FIGURES = ("ingress", "relay", "orders", "stock", "scaling", "parsing")
+FIGURES = ("ingress", "relay", "orders", "stock", "scaling", "parsing", "run", "merchants")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Plan:
     stock: stock.StockParams
     scaling: scaling.ScalingParams
     parsing: parsing.ParsingParams
+    run: e2e.RunParams
+    merchants: flat.FlatParams
 
 
 FULL = Plan(
@@ -49,6 +52,8 @@ FULL = Plan(
     stock=stock.StockParams(push_interval_s=2.0, first_push_reps=7, rate=500, seconds=20.0),
     scaling=scaling.ScalingParams(events=100_000, sales=10_000),
     parsing=parsing.ParsingParams(sales=10_000, reps=5),
+    run=e2e.RunParams(sales=10_000, reps=3),
+    merchants=flat.FlatParams(sizes=(1_000, 10_000, 100_000), reps=7, poll_sales=2_000),
 )
 QUICK = Plan(
     ingress=ingress.IngressParams(events=5_000, reps=3),
@@ -57,17 +62,22 @@ QUICK = Plan(
     stock=stock.StockParams(push_interval_s=1.0, first_push_reps=3, rate=500, seconds=5.0),
     scaling=scaling.ScalingParams(events=20_000, sales=2_000),
     parsing=parsing.ParsingParams(sales=2_000, reps=3),
+    run=e2e.RunParams(sales=2_000, reps=1),
+    merchants=flat.FlatParams(sizes=(1_000, 10_000), reps=3, poll_sales=500),
 )
 
 
 def _steps(plan: Plan, services: Services, sandbox: Sandbox) -> dict[str, Callable[[], list[Figure]]]:
     return {
-        "ingress": lambda: [ingress.run(services, plan.ingress)],
+        "ingress": lambda: [ingress.run(services, plan.ingress),
+                            ingress_process.run(services, plan.ingress)],
         "relay": lambda: [relay.run(services, plan.relay)],
         "orders": lambda: [orders.run(services, sandbox, plan.orders)],
         "stock": lambda: stock.run(services, sandbox, plan.stock),
         "scaling": lambda: scaling.run(services, sandbox, plan.scaling),
         "parsing": lambda: parsing.run(sandbox, plan.parsing),
+        "run": lambda: e2e.run(services, plan.run),
+        "merchants": lambda: flat.run(services, sandbox, plan.merchants),
     }
 
 
@@ -77,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--only", nargs="+", choices=FIGURES, default=list(FIGURES),
                         help="run only these figures")
+    parser.add_argument("--profile", action="store_true",
+                        help="figure 6: one more run sampled by py-spy (where the worker spends its time)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each repetition")
     return parser
 
@@ -87,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO if args.verbose else logging.WARNING)
     plan, mode = (QUICK, "quick") if args.quick else (FULL, "full")
+    if args.profile:
+        plan = dataclasses.replace(plan, run=dataclasses.replace(plan.run, profile=True))
     started = time.monotonic()
     figures: list[Figure] = []
     with open_services() as services, Sandbox() as sandbox:

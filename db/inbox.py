@@ -7,9 +7,10 @@ from typing import Any
 
 import psycopg
 
+# Binary arrays (`%(ids)b`): the text format escapes every id in Python.
 INSERT_NEW = """
 INSERT INTO inbox (event_id, event_type)
-SELECT * FROM unnest(%(ids)s::text[], %(types)s::text[])
+SELECT * FROM unnest(%(ids)b::text[], %(types)b::text[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """

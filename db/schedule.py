@@ -40,18 +40,28 @@ WHERE integration_id IN (
     ORDER BY orders_due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 RETURNING integration_id, orders_lease_token
 """
+# Driven from stock_pending, not from integrations: only integrations with pending
+# SKUs are looked at, found by walking stock_pending's primary key one integration at
+# a time (a loose index scan; one index probe per integration, however many SKUs it
+# has pending, e.g. a whole catalogue marked for a full re-send).
 CLAIM_STOCK_FLUSHES = """
 UPDATE integrations SET stock_lease_token = stock_lease_token + 1, stock_claims = stock_claims + 1,
     stock_lease_until = now() + make_interval(secs => %(lease_s)s * 2 ^ least(stock_claims, %(doublings)s))
 WHERE integration_id IN (
-    SELECT i.integration_id FROM integrations i
+    WITH RECURSIVE pending (integration_id) AS (
+        (SELECT integration_id FROM stock_pending ORDER BY integration_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT p.integration_id FROM stock_pending p
+                WHERE p.integration_id > pending.integration_id
+                ORDER BY p.integration_id LIMIT 1)
+        FROM pending WHERE pending.integration_id IS NOT NULL)
+    SELECT i.integration_id FROM pending JOIN integrations i USING (integration_id)
     WHERE i.status = 'verified' AND i.stock_sync_enabled
       AND (i.stock_lease_until IS NULL OR i.stock_lease_until <= now())
       AND (i.stock_not_before IS NULL OR i.stock_not_before <= now())
       AND (i.last_stock_file_at IS NULL
            OR i.last_stock_file_at <= now() - make_interval(secs => %(interval_s)s))
-      AND EXISTS (SELECT 1 FROM stock_pending p WHERE p.integration_id = i.integration_id)
-    LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+    LIMIT %(limit)s FOR UPDATE OF i SKIP LOCKED)
 RETURNING integration_id, stock_lease_token
 """
 CLAIM_RECONCILIATIONS = """

@@ -39,10 +39,13 @@ def _newer(a: StockChange, b: StockChange) -> bool:
     return (a.event_time, a.event_id) > (b.event_time, b.event_id)
 
 
+# The batch goes as binary arrays (`%(name)b`): in the text format psycopg quotes and
+# escapes every element of every array in Python (a regex callback per element), a
+# fifth of the ingress's time for batches of 500 events.
 APPLY_LEVELS = """
 INSERT INTO stock_levels AS s (account_id, sku, quantity, version, event_time, event_id)
-SELECT * FROM unnest(%(accounts)s::text[], %(skus)s::text[], %(quantities)s::int[],
-                     %(versions)s::bigint[], %(times)s::timestamptz[], %(ids)s::text[])
+SELECT * FROM unnest(%(accounts)b::text[], %(skus)b::text[], %(quantities)b::int[],
+                     %(versions)b::bigint[], %(times)b::timestamptz[], %(ids)b::text[])
 ON CONFLICT (account_id, sku) DO UPDATE SET quantity = excluded.quantity,
     version = excluded.version, event_time = excluded.event_time,
     event_id = excluded.event_id, updated_at = now()
@@ -55,7 +58,7 @@ RETURNING account_id, sku
 MARK_PENDING = """
 INSERT INTO stock_pending (integration_id, sku)
 SELECT i.integration_id, c.sku
-FROM unnest(%(accounts)s::text[], %(skus)s::text[]) AS c(account_id, sku)
+FROM unnest(%(accounts)b::text[], %(skus)b::text[]) AS c(account_id, sku)
 JOIN integrations i ON i.account_id = c.account_id
     AND i.status = 'verified' AND i.stock_sync_enabled
 ORDER BY i.integration_id, c.sku

@@ -86,7 +86,8 @@ def explain(conn: psycopg.Connection[Any], name: str, query: str, params: Mappin
             ) -> PlanSummary:
     """EXPLAIN (ANALYZE, BUFFERS) `query` in a transaction that is rolled back."""
     with conn.transaction(force_rollback=True):
-        row = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query, dict(params)).fetchone()
+        row = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query,
+                           {"doublings": schedule.MAX_LEASE_DOUBLINGS, **params}).fetchone()
     assert row is not None
     return summarise(name, row[0][0])
 

@@ -54,7 +54,8 @@ def _seed(conn: Conn, rows: list[tuple[Any, ...]], pending: Mapping[str, int]) -
 
 def _claim_flushes(conn: Conn, *, limit: int = 200) -> list[str]:
     with conn.transaction():
-        return schedule.claim_stock_flushes(conn, interval_s=INTERVAL_S, lease_s=60.0, limit=limit)
+        claimed = schedule.claim_stock_flushes(conn, interval_s=INTERVAL_S, lease_s=60.0, limit=limit)
+    return [integration_id for integration_id, _token in claimed]
 
 
 def test_stock_flush_claim_takes_only_due_integrations_with_pending_skus(conn: Conn) -> None:
@@ -92,7 +93,8 @@ def _scans(node: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 def _plan_scans(conn: Conn, query: str, params: Mapping[str, object]) -> list[tuple[str, str]]:
     with conn.transaction(force_rollback=True):  # ANALYZE runs the claim's UPDATE
-        row = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query, dict(params)).fetchone()
+        row = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query,
+                           {"doublings": schedule.MAX_LEASE_DOUBLINGS, **params}).fetchone()
     assert row is not None
     return list(_scans(row[0][0]["Plan"]))
 

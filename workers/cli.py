@@ -129,10 +129,23 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return run_demo(settings, args)
 
 
+def _rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.key_rotation import rotate_key
+
+    return rotate_key(settings, args)
+
+
 def _runbook(settings: Settings, args: argparse.Namespace) -> int:
     from workers import runbook
 
     return runbook.COMMANDS[args.command](settings, args)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,6 +156,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("migrate", help="create or upgrade the database schema (safe to run twice)")
     sub.add_parser("genkey", help="print a new TOKEN_ENCRYPTION_KEY")
+    rotate = sub.add_parser("rotate-key", help="re-encrypt every stored token with the first key")
+    rotate.add_argument("--batch", type=_positive, default=100, help="tokens per transaction (default 100)")
     run = sub.add_parser("run", help="migrate, then run ingress, workers and scheduler, supervised")
     run.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
     sub.add_parser("ingress", help="consume inbound events from RabbitMQ")
@@ -172,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Command] = {
     "migrate": _migrate,
     "genkey": _genkey,
+    "rotate-key": _rotate_key,
     "sandbox": _sandbox,
     "run": _run,
     "ingress": _ingress,

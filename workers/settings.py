@@ -6,9 +6,11 @@ A missing or malformed value stops the process with one line naming the variable
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from pydantic import (
     AfterValidator,
     AnyUrl,
@@ -29,8 +31,24 @@ HttpUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["http", "https"], ho
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
+#: the password part of a URL's user information (`scheme://user:password@host`)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
+
+
+def scrub_url_passwords(text: str) -> str:
+    """Replace the password of every URL in `text` with `***`."""
+    return _URL_PASSWORD.sub(r"\1:***@", text)
+
+
 class _Env(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # the database's and the broker's URLs carry passwords: a settings object
+        # printed in a log line or a traceback must not show them
+        for name, value in super().__repr_args__():
+            urlish = isinstance(value, AnyUrl) or (isinstance(value, str) and "://" in value)
+            yield name, (scrub_url_passwords(str(value)) if urlish else value)
 
 
 class DatabaseSettings(_Env):
@@ -76,19 +94,33 @@ class RakutenSettings(_Env):
         return str(self.rakuten_base_url).rstrip("/")
 
 
-def _fernet_key(value: SecretStr | None) -> SecretStr | None:
+def _split_keys(value: SecretStr) -> list[str]:
+    return [key.strip() for key in value.get_secret_value().split(",")]
+
+
+def _fernet_keys(value: SecretStr | None) -> SecretStr | None:
     if value is not None:
-        try:
-            Fernet(value.get_secret_value().encode())
-        except (ValueError, TypeError):
-            raise ValueError("not a Fernet key (rakuten-worker genkey prints one)") from None
+        keys = _split_keys(value)
+        for position, key in enumerate(keys, start=1):
+            where = f"key {position} of {len(keys)}" if len(keys) > 1 else "the key"
+            if not key:
+                raise ValueError(f"{where} is empty")
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError):
+                raise ValueError(f"{where} is not a Fernet key (rakuten-worker genkey prints one)") from None
     return value
 
 
 class SecuritySettings(_Env):
-    """The key that encrypts Rakuten tokens at rest."""
+    """The keys that encrypt Rakuten tokens at rest: the first encrypts, every one decrypts.
 
-    token_encryption_key: Annotated[SecretStr | None, AfterValidator(_fernet_key)] = None
+    Several comma-separated keys let an operator rotate without downtime: put the
+    new key first and keep the old one after it until `rakuten-worker rotate-key`
+    has re-encrypted every stored token.
+    """
+
+    token_encryption_key: Annotated[SecretStr | None, AfterValidator(_fernet_keys)] = None
 
 
 class ObservabilitySettings(_Env):
@@ -121,14 +153,17 @@ class Settings(BaseModel):
     security: SecuritySettings
     observability: ObservabilitySettings
 
-    def require_token_key(self) -> Fernet:
-        """Return the Fernet of `TOKEN_ENCRYPTION_KEY`, or raise `SettingsError` when unset."""
+    def require_token_key(self) -> MultiFernet:
+        """Return the keys of `TOKEN_ENCRYPTION_KEY` (the first encrypts, all decrypt).
+
+        Raises `SettingsError` when the variable is unset.
+        """
         key = self.security.token_encryption_key
         if key is None:
             raise SettingsError(
                 "TOKEN_ENCRYPTION_KEY is required: set it to a Fernet key (rakuten-worker genkey prints one)"
             )
-        return Fernet(key.get_secret_value().encode())
+        return MultiFernet([Fernet(k.encode()) for k in _split_keys(key)])
 
 
 class SettingsError(Exception):

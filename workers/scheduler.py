@@ -1,7 +1,8 @@
 """The scheduler: claims due work in PostgreSQL and sends it to the actors.
 
 Long waits (next order poll, next stock flush, report polls, retries) are due
-times in the database, never Dramatiq delays. Each claim leases the row, so any
+times in the database, never Dramatiq delays. Between ticks it prunes what is past
+its retention (`workers.retention`). Each claim leases the row, so any
 number of schedulers may run, and a lost message is sent again when its lease ends.
 """
 
@@ -18,6 +19,7 @@ from db import schedule, stock
 from workers.context import Context
 from workers.handlers import VERIFY_LEASE_S, is_transient
 from workers.metrics import METRICS
+from workers.retention import Pruner
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +129,14 @@ def run_scheduler(ctx: Context, stop: threading.Event, *, tick_s: float = TICK_S
     log.info("scheduler started (tick %.2fs)", tick_s)
     backoff = tick_s
     last_sweep = 0.0
+    pruner = Pruner(ctx.settings.retention)
     while not stop.is_set():
         try:
             tick(ctx)
             if time.monotonic() - last_sweep >= OUTBOX_SWEEP_S:
                 sweep_outbox(ctx)
                 last_sweep = time.monotonic()
+            pruner.maybe_run(ctx.pool)
             METRICS.scheduler_tick.set(time.time())
             backoff = tick_s
         except Exception as exc:

@@ -123,6 +123,32 @@ class SecuritySettings(_Env):
     token_encryption_key: Annotated[SecretStr | None, AfterValidator(_fernet_keys)] = None
 
 
+class RetentionSettings(_Env):
+    """How long rows are kept before the scheduler prunes them (DESIGN invariant 11)."""
+
+    #: seconds an inbound event id is remembered to drop its redeliveries
+    inbox_retention_s: Seconds = 604800.0
+    #: seconds a published outbound event is kept
+    outbox_retention_s: Seconds = 604800.0
+    #: seconds after `integration.deleted` before its orders and buyers' data are erased
+    erase_deleted_after_s: Seconds = 2592000.0
+    #: seconds the lines of a stock file are kept once its report is final
+    stock_import_retention_s: Seconds = 604800.0
+    #: seconds a change seen on a known order is kept
+    order_change_retention_s: Seconds = 2592000.0
+
+    @property
+    def shortest_s(self) -> float:
+        """The shortest of the retentions (the pruning rhythm follows it)."""
+        return min(
+            self.inbox_retention_s,
+            self.outbox_retention_s,
+            self.erase_deleted_after_s,
+            self.stock_import_retention_s,
+            self.order_change_retention_s,
+        )
+
+
 class ObservabilitySettings(_Env):
     """Metrics endpoint and log format."""
 
@@ -151,6 +177,7 @@ class Settings(BaseModel):
     broker: BrokerSettings
     rakuten: RakutenSettings
     security: SecuritySettings
+    retention: RetentionSettings
     observability: ObservabilitySettings
 
     def require_token_key(self) -> MultiFernet:
@@ -175,6 +202,7 @@ _GROUPS: dict[str, type[_Env]] = {
     "broker": BrokerSettings,
     "rakuten": RakutenSettings,
     "security": SecuritySettings,
+    "retention": RetentionSettings,
     "observability": ObservabilitySettings,
 }
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from workers.settings import Settings, SettingsError, load_settings
 
@@ -205,13 +207,28 @@ COMMANDS: dict[str, Command] = {
 LONG_RUNNING = {"run", "ingress", "worker", "scheduler"}
 
 
+def _json_requested() -> bool:
+    """Whether LOG_FORMAT asks for JSON, read directly (the settings did not load)."""
+    return os.environ.get("LOG_FORMAT", "").strip().lower() == "json"
+
+
+def _fatal(command: str, exc: Exception, *, json_lines: bool) -> None:
+    """Say why the command cannot run: one line, a JSON object for a service logging JSON."""
+    if command in LONG_RUNNING and json_lines:
+        entry = {"time": datetime.now(UTC).isoformat(), "level": "CRITICAL", "logger": "workers.cli",
+                 "process": command, "message": str(exc)}
+        print(json.dumps(entry), file=sys.stderr)
+    else:
+        print(f"rakuten-worker: {exc}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, load the settings once and run the command; return its exit code."""
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"rakuten-worker: {exc}", file=sys.stderr)
+        _fatal(args.command, exc, json_lines=_json_requested())
         return 2
     from workers.boot import BootError
     from workers.logs import setup_logging
@@ -227,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](settings, args)
     except (SettingsError, BootError) as exc:
-        print(f"rakuten-worker: {exc}", file=sys.stderr)
+        _fatal(args.command, exc, json_lines=settings.observability.log_format == "json")
         return 2
     except KeyboardInterrupt:
         return 130

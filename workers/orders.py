@@ -65,7 +65,9 @@ def import_orders(ctx: Context, integration_id: str) -> int | None:
                 conn, integration_id, ok=True, next_in_s=ctx.settings.rakuten.rakuten_order_poll_interval_s
             )
         METRICS.order_polls.labels(outcome="ok").inc()
-        log.info("order poll: %d sale(s) seen, %d new order(s)", seen, imported)
+        # a poll that brings nothing new is routine: it is logged at DEBUG only
+        log.log(logging.INFO if imported else logging.DEBUG,
+                "order poll: %d sale(s) seen, %d new order(s)", seen, imported)
         return imported
 
 

@@ -6,7 +6,6 @@ A missing or malformed value stops the process with one line naming the variable
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -23,21 +22,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workers.scrub import scrub_url_passwords
+
 PostgresUrl = Annotated[
     AnyUrl, UrlConstraints(allowed_schemes=["postgresql", "postgres"], host_required=True)
 ]
 AmqpUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["amqp", "amqps"], host_required=True)]
 HttpUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["http", "https"], host_required=True)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-
-
-#: the password part of a URL's user information (`scheme://user:password@host`)
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
-
-
-def scrub_url_passwords(text: str) -> str:
-    """Replace the password of every URL in `text` with `***`."""
-    return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
 class _Env(BaseSettings):

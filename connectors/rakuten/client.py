@@ -204,7 +204,8 @@ class RakutenClient:
         started = time.monotonic()
         try:
             status, body = self._fetch(request, action, creds.token)
-            logger.info(
+            # DEBUG: every poll makes calls, and an idle service must stay quiet at INFO
+            logger.debug(
                 "rakuten %r for %r: HTTP %r, %r bytes in %.3fs",
                 action, creds.login, status, len(body), time.monotonic() - started,
             )

@@ -55,8 +55,8 @@ class Pruner:
         self.settings = settings
         self.batch = batch
         self.budget_s = budget_s
-        # a tenth of the shortest retention: rows outlive it by at most about 10%
-        self.every_s = min(MAX_EVERY_S, max(MIN_EVERY_S, settings.shortest_s / 10))
+        # a twentieth of the shortest retention: rows outlive it by at most about 5%
+        self.every_s = min(MAX_EVERY_S, max(MIN_EVERY_S, settings.shortest_s / 20))
         self._next_at = 0.0
 
     def maybe_run(self, pool: ConnectionPool) -> PruneResult | None:

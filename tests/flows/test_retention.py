@@ -136,4 +136,4 @@ def test_pruning_skips_rows_another_transaction_holds_instead_of_waiting(
 
 def test_the_pruning_rhythm_follows_the_shortest_retention() -> None:
     assert Pruner(RetentionSettings()).every_s == 60.0
-    assert Pruner(RETAIN.model_copy(update={"inbox_retention_s": 5.0})).every_s == 0.5
+    assert Pruner(RETAIN.model_copy(update={"inbox_retention_s": 10.0})).every_s == 0.5

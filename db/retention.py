@@ -41,6 +41,12 @@ DELETE FROM order_changes WHERE id IN (
     SELECT id FROM order_changes WHERE detected_at < now() - make_interval(secs => %(keep_s)s)
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 """
+_HEARTBEATS = """
+DELETE FROM scheduler_heartbeats WHERE scheduler_id IN (
+    SELECT scheduler_id FROM scheduler_heartbeats
+    WHERE ticked_at < now() - make_interval(secs => %(keep_s)s)
+    LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+"""
 
 #: what can be pruned -> its statement; the retention setting of each is the caller's
 PRUNE = {
@@ -49,6 +55,7 @@ PRUNE = {
     "stock_import_lines": _IMPORT_LINES,
     "stock_imports": _IMPORTS,
     "order_changes": _ORDER_CHANGES,
+    "scheduler_heartbeats": _HEARTBEATS,
 }
 
 

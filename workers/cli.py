@@ -44,12 +44,13 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from workers.boot import run_migrations
     from workers.observability import child_environment, scheduler_progress
-    from workers.processes import stop_on_signals
+    from workers.processes import scheduler_id, stop_on_signals
     from workers.supervisor import Supervisor, part
 
     settings.require_token_key()
     stop = stop_on_signals()
     run_migrations(settings)
+    scheduler_id()  # made here, inherited by the scheduler child: /healthz reads its heartbeat
     supervisor = Supervisor(
         [
             part("ingress"),

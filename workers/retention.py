@@ -35,6 +35,7 @@ BUDGET_S = 0.2  #: seconds of pruning per scheduler tick at most
 MAX_EVERY_S = 60.0  #: seconds between two pruning passes at most
 MIN_EVERY_S = 0.25  #: and at least (one scheduler tick)
 ERASE_AT_ONCE = 10  #: deleted integrations looked at per pass
+HEARTBEAT_KEEP_S = 86400.0  #: seconds a stopped scheduler's heartbeat row is kept
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Pruner:
             "stock_import_lines": s.stock_import_retention_s,
             "stock_imports": s.stock_import_retention_s,
             "order_changes": s.order_change_retention_s,
+            "scheduler_heartbeats": HEARTBEAT_KEEP_S,
         }
         for what, keep_s in keep.items():
             delete = partial(retention.prune_batch, conn, what, keep_s=keep_s)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from db import schedule, stock
+from db import heartbeats, schedule, stock
 from workers.context import Context
 from workers.handlers import VERIFY_LEASE_S, is_transient
 from workers.metrics import METRICS
@@ -30,6 +30,7 @@ FLUSH_LEASE_S = 60.0  #: likewise for a stock flush
 REPORT_LEASE_S = 120.0  #: likewise for a report poll
 ACCEPT_LEASE_S = 120.0  #: likewise for a sale acceptance
 OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep relays it
+HEARTBEAT_EVERY_S = 2.0  #: seconds between two heartbeats written to PostgreSQL
 
 
 @dataclass
@@ -124,11 +125,17 @@ def sweep_outbox(ctx: Context) -> bool:
     return waiting
 
 
-def run_scheduler(ctx: Context, stop: threading.Event, *, tick_s: float = TICK_S) -> None:
-    """Tick until `stop` is set; a database or broker outage is waited out, not fatal."""
+def run_scheduler(
+    ctx: Context, stop: threading.Event, *, tick_s: float = TICK_S, heartbeat_id: str | None = None
+) -> None:
+    """Tick until `stop` is set; a database or broker outage is waited out, not fatal.
+
+    With `heartbeat_id`, completed ticks are recorded in PostgreSQL under that id
+    (every `HEARTBEAT_EVERY_S`), for `/healthz`.
+    """
     log.info("scheduler started (tick %.2fs)", tick_s)
     backoff = tick_s
-    last_sweep = 0.0
+    last_sweep = last_beat = 0.0
     pruner = Pruner(ctx.settings.retention)
     while not stop.is_set():
         try:
@@ -137,6 +144,10 @@ def run_scheduler(ctx: Context, stop: threading.Event, *, tick_s: float = TICK_S
                 sweep_outbox(ctx)
                 last_sweep = time.monotonic()
             pruner.maybe_run(ctx.pool)
+            if heartbeat_id and time.monotonic() - last_beat >= HEARTBEAT_EVERY_S:
+                with ctx.pool.connection() as conn:
+                    heartbeats.beat(conn, heartbeat_id)
+                last_beat = time.monotonic()
             METRICS.scheduler_tick.set(time.time())
             backoff = tick_s
         except Exception as exc:

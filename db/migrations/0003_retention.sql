@@ -18,3 +18,11 @@ ALTER TABLE integrations
     ADD COLUMN last_event_time timestamptz;
 CREATE INDEX integrations_erase_due_idx ON integrations (deleted_at)
     WHERE status = 'deleted' AND erased_at IS NULL;
+
+-- The last completed tick of each scheduler (a process group's, or one started
+-- alone), for /healthz: PostgreSQL knows whether the scheduler makes progress,
+-- whatever host it runs on. Rows of schedulers gone for a day are pruned.
+CREATE TABLE scheduler_heartbeats (
+    scheduler_id  text PRIMARY KEY,
+    ticked_at     timestamptz NOT NULL DEFAULT now()
+);

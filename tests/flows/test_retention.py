@@ -99,8 +99,8 @@ def test_rows_past_their_retention_are_pruned_in_batches_and_the_rest_is_kept(
     _seed(conn, NEW, "new", 25)
     result = Pruner(RETAIN, batch=7).run(conn)
     assert not result.more
-    assert result.deleted == {"inbox": 25, "outbox": 25, "order_changes": 25, "stock_import_lines": 25,
-                              "stock_imports": 1}
+    assert +result.deleted == {"inbox": 25, "outbox": 25, "order_changes": 25, "stock_import_lines": 25,
+                               "stock_imports": 1}
     assert _counts(conn, "old") == {"inbox": 0, "outbox sent": 0, "outbox unsent": 1, "order_changes": 0,
                                     "finished imports": 0, "finished lines": 0, "pending lines": 25}
     assert _counts(conn, "new") == {"inbox": 25, "outbox sent": 25, "outbox unsent": 1, "order_changes": 25,
@@ -132,6 +132,13 @@ def test_pruning_skips_rows_another_transaction_holds_instead_of_waiting(
     assert len(held) == 3
     Pruner(RETAIN, batch=5).run(conn)
     assert _counts(conn, "old")["inbox"] == 0
+
+
+def test_the_heartbeat_of_a_scheduler_gone_for_a_day_is_pruned(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("INSERT INTO scheduler_heartbeats VALUES ('gone', now() - interval '25 hours'), "
+                 "('alive', now() - interval '1 minute')")
+    Pruner(RETAIN).run(conn)
+    assert [row[0] for row in conn.execute("SELECT scheduler_id FROM scheduler_heartbeats")] == ["alive"]
 
 
 def test_the_pruning_rhythm_follows_the_shortest_retention() -> None:

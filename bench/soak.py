@@ -188,14 +188,13 @@ def soak(params: SoakParams, services: Services, sandbox: Sandbox, workdir: Path
             if process.poll() is not None:
                 load.errors.append(f"run exited with {process.returncode} (log: {workdir / 'run.log'})")
     after = WARMUP_PERIODS * params.retention_s
-    keys = ("min", "median", "max", "worst")
-    tables = {t: dict(zip(keys, flatness(sampler.samples, after_s=after, table=t), strict=True))
+    tables = {t: flatness(sampler.samples, table=t, after_s=after, retention_s=params.retention_s)
               for t in TABLES}
     return {
         "events": load.fresh, "duplicates": load.duplicates, "sales": sum(map(len, load.sales.values())),
         "seconds": round(loaded_s, 1), "rate": round(load.fresh / loaded_s),
         "retention_s": params.retention_s, "tables": tables, "checks": checks, "errors": load.errors,
-        "samples": [(round(at, 1), counts) for at, counts in sampler.samples],
+        "samples": [(round(s.at, 1), s.rows, s.inserted) for s in sampler.samples],
     }
 
 
@@ -219,13 +218,17 @@ def _free_port() -> int:
 def _print(result: dict[str, Any]) -> bool:
     print(f"{result['events']:,} stock events (+{result['duplicates']:,} redeliveries) and "
           f"{result['sales']:,} sales in {result['seconds']}s ({result['rate']:,} ev/s); "
-          f"every retention {result['retention_s']}s")
+          f"every retention {result['retention_s']}s; after a warm-up of {WARMUP_PERIODS} periods:")
     ok = not result["errors"]
+    print(f"  {'table':<19} {'rows min':>9} {'median':>8} {'max':>8}   rows per period inserted: "
+          "min  median  max  worst")
     for table, f in result["tables"].items():
-        flat = f["worst"] <= TOLERANCE
+        rows, held = f["rows"], f["per_period"]
+        flat = held["worst"] <= TOLERANCE
         ok &= flat
-        print(f"  {table:<20} min {f['min']:>8,}  median {f['median']:>8,}  max {f['max']:>8,}  "
-              f"worst {f['worst'] * 100:5.1f}%  {'flat' if flat else 'NOT FLAT'}")
+        print(f"  {table:<19} {rows['min']:>9,.0f} {rows['median']:>8,.0f} {rows['max']:>8,.0f}   "
+              f"{' ' * 24} {held['min']:.2f}  {held['median']:.2f}  {held['max']:.2f}  "
+              f"{held['worst'] * 100:4.1f}%  {'flat' if flat else 'NOT FLAT'}")
     for check, passed in result["checks"].items():
         ok &= passed
         print(f"  {'ok  ' if passed else 'FAIL'} {check}")

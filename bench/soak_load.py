@@ -109,19 +109,31 @@ class Load:
 
 
 @dataclass
+class Sample:
+    """One look at the bounded tables: seconds since the start, rows now, rows ever inserted."""
+
+    at: float
+    rows: dict[str, int]
+    inserted: dict[str, int]
+
+
+@dataclass
 class Sampler:
     """Counts the rows of the bounded tables once a second, in a thread."""
 
     database_url: str
-    samples: list[tuple[float, dict[str, int]]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     def run(self, stop: threading.Event) -> None:
         """Sample until `stop` is set."""
         with psycopg.connect(self.database_url, autocommit=True) as conn:
             while not stop.wait(1.0):
-                counts = {t: _count(conn, t) for t in TABLES}
-                self.samples.append((time.monotonic() - self.started, counts))
+                rows = {t: _count(conn, t) for t in TABLES}
+                inserted = {r[0]: int(r[1]) for r in conn.execute(
+                    "SELECT relname, n_tup_ins FROM pg_stat_user_tables WHERE relname = ANY(%s)",
+                    (list(TABLES),))}
+                self.samples.append(Sample(time.monotonic() - self.started, rows, inserted))
 
 
 def _count(conn: psycopg.Connection[Any], table: str) -> int:
@@ -129,12 +141,33 @@ def _count(conn: psycopg.Connection[Any], table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def flatness(samples: list[tuple[float, dict[str, int]]], *, after_s: float, table: str
-             ) -> tuple[int, int, int, float]:
-    """min, median and max of `table` after `after_s`, and the worst deviation from the median."""
-    values = sorted(counts[table] for at, counts in samples if at >= after_s)
+def spread(values: list[float]) -> dict[str, float]:
+    """min, median and max of `values`, and the largest deviation from the median (a fraction)."""
     if not values:
-        return 0, 0, 0, float("inf")
-    median = values[len(values) // 2]
-    worst = max(abs(values[0] - median), abs(values[-1] - median)) / median if median else float("inf")
-    return values[0], median, values[-1], worst
+        return {"min": 0, "median": 0, "max": 0, "worst": float("inf")}
+    ordered = sorted(values)
+    median = ordered[len(ordered) // 2]
+    worst = max(median - ordered[0], ordered[-1] - median) / median if median else float("inf")
+    return {"min": ordered[0], "median": median, "max": ordered[-1], "worst": worst}
+
+
+def flatness(samples: list[Sample], *, table: str, after_s: float, retention_s: float
+             ) -> dict[str, dict[str, float]]:
+    """The table's rows after `after_s`, raw and per row inserted over the last retention period.
+
+    The second is what the retention promises whatever the traffic: the table
+    holds one retention period's worth of rows. The raw count also follows the
+    rate of the traffic, which a shared machine does not keep steady.
+    """
+    raw: list[float] = []
+    held: list[float] = []
+    for sample in samples:
+        if sample.at < after_s:
+            continue
+        raw.append(sample.rows[table])
+        earlier = [s for s in samples if s.at <= sample.at - retention_s]
+        if earlier:
+            window = sample.inserted.get(table, 0) - earlier[-1].inserted.get(table, 0)
+            if window > 0:
+                held.append(sample.rows[table] / window)
+    return {"rows": spread(raw), "per_period": spread(held)}

@@ -1,8 +1,9 @@
 """Dramatiq-free dispatchers: work runs in a thread pool of the benchmark's own process.
 
 The use cases and the scheduler send work through a `Dispatcher`; in production
-that is Dramatiq over RabbitMQ. Here the same functions the actors call run in
-threads, so a benchmark measures the connector's work, not Dramatiq's queueing.
+that is Dramatiq over RabbitMQ. Here the same use-case functions the actors call
+(`workers.tasks.TASKS`) run in threads, so a benchmark measures the connector's
+work, not Dramatiq's queueing.
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ from typing import Any
 
 from events.relay import OutboxRelay
 from workers.context import Context
-from workers.dispatch import TASKS, TaskDispatcher
+from workers.tasks import TASKS
 
 log = logging.getLogger(__name__)
 
 
-class NullDispatcher(TaskDispatcher):
+class NullDispatcher:
     """Drops the work it is sent (for benchmarks that send none worth running)."""
 
-    def submit(self, name: str, *args: Any) -> None:
+    def send(self, task: str, *args: Any) -> None:
         """Drop."""
 
 
-class PoolDispatcher(TaskDispatcher):
+class PoolDispatcher:
     """Runs the actors' functions in a thread pool; `bind` it to the context before use.
 
     Requests to relay the outbox are coalesced: while a relay runs, further
@@ -49,15 +50,15 @@ class PoolDispatcher(TaskDispatcher):
         """Give the dispatcher what the tasks need."""
         self._ctx, self._relay = ctx, relay
 
-    def submit(self, name: str, *args: Any) -> None:
+    def send(self, task: str, *args: Any) -> None:
         """Run the task in the pool (the relay coalesced, see the class docstring)."""
-        if name == "relay_outbox":
+        if task == "relay_outbox":
             self._relay_outbox()
             return
         assert self._ctx is not None, "PoolDispatcher.bind() first"
         with self._lock:
-            self.counts[name] = self.counts.get(name, 0) + 1
-        self._track(self._executor.submit(TASKS[name], self._ctx, *args))
+            self.counts[task] = self.counts.get(task, 0) + 1
+        self._track(self._executor.submit(TASKS[task].run, self._ctx, *args))
 
     def _relay_outbox(self) -> None:
         if self._relay is None:

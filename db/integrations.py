@@ -9,9 +9,6 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-#: integration statuses in which nothing is pulled or pushed until the merchant acts
-STOPPED_STATUSES = ("invalid_credentials", "insufficient_rights", "deleted")
-
 
 @dataclass(frozen=True)
 class Integration:

@@ -21,15 +21,6 @@ class StockChange:
     event_time: datetime
     event_id: str
 
-    def order_key(self) -> tuple[int, int, datetime, str]:
-        """Sort key: `version` when given, else the event time; the event id breaks ties.
-
-        Mirrors APPLY_LEVELS below: a versioned event is compared by version, an
-        unversioned one by time (producers use one or the other per SKU).
-        """
-        has_version = self.version is not None
-        return (int(has_version), self.version or 0, self.event_time, self.event_id)
-
 
 def newest_per_sku(changes: Sequence[StockChange]) -> list[StockChange]:
     """Keep, per (account, sku), the change that latest-wins ordering puts last."""

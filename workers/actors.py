@@ -1,82 +1,108 @@
-"""The Dramatiq actors: thin entry points that take ids and call one use-case function.
+"""The Dramatiq side of `workers.tasks`: one actor per task, the process's resources, the dispatcher.
 
-Every actor is idempotent: the work it is sent for is claimed in the database,
-and a second delivery finds nothing left to do. Retries are few and short: the
-long waits are due times in the database (`workers.scheduler`).
+Each actor is thin: it takes the message's ids and calls its task's use-case
+function with the process's `Context`, which the `ProcessResources` middleware
+opened when the worker process booted.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 import dramatiq
+from dramatiq.middleware import Middleware
 
-from workers import acceptance, orders, runtime, stock_sync, verification
-from workers.broker import QUEUE_ORDERS, QUEUE_OUTBOX, QUEUE_STOCK, QUEUE_VERIFY, current_broker
-from workers.crypto import TokenDecryptError
-from workers.dispatch import TaskDispatcher
+from workers.context import Context
+from workers.tasks import TASKS, TaskSpec
 
-broker = current_broker()
-
-#: Dramatiq retry settings: short backoffs, well under RabbitMQ's consumer timeout
-RETRIES: dict[str, Any] = {
-    "max_retries": 3,
-    "min_backoff": 500,  # milliseconds
-    "max_backoff": 10_000,  # milliseconds
-    "throws": (TokenDecryptError,),
-}
+log = logging.getLogger(__name__)
 
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE_VERIFY, time_limit=120_000, **RETRIES)
-def verify(integration_id: str) -> None:
-    """Verify an integration's credentials."""
-    verification.verify_integration(runtime.current().context, integration_id)
+class ProcessResources(Middleware):
+    """Opens the process's `Context` after the process booted; closes it once the worker stopped.
+
+    It closes in `after_worker_shutdown`, not `before_worker_shutdown`: Dramatiq
+    emits the latter before the worker threads finish, and the actors still
+    running (a Rakuten call, a file upload) need the pool during the grace period.
+    """
+
+    def __init__(self, open_context: Callable[[], AbstractContextManager[Context]]) -> None:
+        self._open = open_context
+        self._stack = ExitStack()
+        self._context: Context | None = None
+        self._failure: Exception | None = None
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        """Open the context (a failure is kept: Dramatiq would only log it)."""
+        try:
+            self._context = self._stack.enter_context(self._open())
+        except Exception as exc:
+            self._failure = exc
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Close what `after_process_boot` opened."""
+        self._context = None
+        self._stack.close()
+
+    def check_opened(self) -> None:
+        """Raise what opening the context raised (e.g. `BootError`), if it failed."""
+        if self._failure is not None:
+            raise self._failure
+
+    @property
+    def context(self) -> Context:
+        """The open context; raises what opening it raised, or RuntimeError before the boot."""
+        if self._failure is not None:
+            raise self._failure
+        if self._context is None:
+            raise RuntimeError("the process's resources are not open (no process boot, or shut down)")
+        return self._context
 
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE_ORDERS, time_limit=600_000, **RETRIES)
-def import_orders(integration_id: str) -> None:
-    """Poll an integration's sales and import the new orders."""
-    orders.import_orders(runtime.current().context, integration_id)
+def declare_actors(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor[..., None]]:
+    """Declare one actor per task on `broker`; they run with the broker's `ProcessResources`.
+
+    A process that only sends (the ingress, the scheduler) declares them too,
+    without the middleware: sending needs the actor, not its resources.
+    """
+    return {spec.name: _declare(broker, spec) for spec in TASKS.values()}
 
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE_ORDERS, time_limit=120_000, **RETRIES)
-def accept_item(integration_id: str, item_id: str) -> None:
-    """Accept one sale item on Rakuten."""
-    acceptance.accept_item(runtime.current().context, integration_id, item_id)
+def _declare(broker: dramatiq.Broker, spec: TaskSpec) -> dramatiq.Actor[..., None]:
+    def actor(*args: Any) -> None:
+        spec.run(_resources(broker).context, *args)
+
+    actor.__name__ = actor.__qualname__ = spec.name
+    actor.__doc__ = spec.run.__doc__
+    declare = dramatiq.actor(
+        broker=broker,
+        actor_name=spec.name,
+        queue_name=spec.queue,
+        time_limit=round(spec.time_limit_s * 1000),
+        max_retries=spec.max_retries,
+        min_backoff=round(spec.min_backoff_s * 1000),
+        max_backoff=round(spec.max_backoff_s * 1000),
+        throws=spec.throws,
+    )
+    return declare(actor)
 
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE_STOCK, time_limit=300_000, **RETRIES)
-def push_stock(integration_id: str) -> None:
-    """Send an integration's pending stock in one file."""
-    stock_sync.push_stock(runtime.current().context, integration_id)
+def _resources(broker: dramatiq.Broker) -> ProcessResources:
+    for middleware in broker.middleware:
+        if isinstance(middleware, ProcessResources):
+            return middleware
+    raise RuntimeError("this broker has no ProcessResources middleware: its actors cannot run here")
 
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE_STOCK, time_limit=120_000, **RETRIES)
-def poll_import_report(import_pk: int) -> None:
-    """Read the report of a stock file."""
-    stock_sync.poll_import_report(runtime.current().context, import_pk)
+class DramatiqDispatcher:
+    """Sends work to the actors of `broker` (declared by `declare_actors`) through RabbitMQ."""
 
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE_OUTBOX, time_limit=120_000, **RETRIES)
-def relay_outbox() -> None:
-    """Publish the events waiting in the outbox."""
-    runtime.current().relay.relay_pending()
-
-
-#: the actor behind each task name of `workers.dispatch`
-ACTORS: dict[str, dramatiq.Actor[..., None]] = {
-    "verify": verify,
-    "import_orders": import_orders,
-    "push_stock": push_stock,
-    "poll_import_report": poll_import_report,
-    "accept_item": accept_item,
-    "relay_outbox": relay_outbox,
-}
-
-
-class DramatiqDispatcher(TaskDispatcher):
-    """Sends work to the actors above through RabbitMQ."""
-
-    def submit(self, name: str, *args: Any) -> None:
+    def send(self, task: str, *args: Any) -> None:
         """Send the task's message to its actor's queue."""
-        ACTORS[name].send(*args)
+        self.broker.get_actor(task).send(*args)

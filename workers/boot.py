@@ -7,6 +7,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from db.migrate import migrate
 from db.pool import open_pool
+from workers.redaction import redact
 from workers.settings import Settings
 
 SERVICES_HINT = (
@@ -16,14 +17,6 @@ SERVICES_HINT = (
 
 class BootError(Exception):
     """Raised when a service the process needs does not answer at start."""
-
-
-def _scrubbed(url: object) -> str:
-    text = str(url)
-    if "@" in text and "://" in text:
-        scheme, rest = text.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return text
 
 
 def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
@@ -37,7 +30,7 @@ def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connecti
 
 def _unreachable(url: str, exc: psycopg.OperationalError) -> BootError:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return BootError(f"cannot reach DATABASE_URL ({_scrubbed(url)}): {reason}; {SERVICES_HINT}")
+    return BootError(f"cannot reach DATABASE_URL ({redact(url)}): {reason}; {SERVICES_HINT}")
 
 
 def run_migrations(settings: Settings) -> list[str]:
@@ -55,4 +48,4 @@ def open_database(settings: Settings, *, max_size: int = 8, name: str = "rakuten
     try:
         return open_pool(url, max_size=max_size, name=name)
     except PoolTimeout:
-        raise BootError(f"cannot reach DATABASE_URL ({_scrubbed(url)}); {SERVICES_HINT}") from None
+        raise BootError(f"cannot reach DATABASE_URL ({redact(url)}); {SERVICES_HINT}") from None

@@ -1,8 +1,8 @@
-"""The one module that owns the Dramatiq broker.
+"""The one module that builds the Dramatiq broker.
 
-`setup_broker` must run before `workers.actors` is imported: dramatiq binds
-actors to the global broker when they are declared, and would otherwise silently
-build a default one on 127.0.0.1.
+The broker is made dramatiq's global broker as well, so that nothing silently
+builds a default one on 127.0.0.1. Its actors are declared on it afterwards
+(`workers.actors.declare_actors`).
 """
 
 from __future__ import annotations
@@ -13,15 +13,6 @@ from dramatiq.middleware import Middleware, default_middleware
 
 from workers.settings import Settings
 
-#: one Dramatiq queue per kind of work, so operators scale each on its own
-QUEUE_VERIFY = "rakuten.verify"
-QUEUE_ORDERS = "rakuten.orders"
-QUEUE_STOCK = "rakuten.stock"
-QUEUE_OUTBOX = "rakuten.outbox"
-QUEUES = (QUEUE_VERIFY, QUEUE_ORDERS, QUEUE_STOCK, QUEUE_OUTBOX)
-
-_broker: RabbitmqBroker | None = None
-
 
 def setup_broker(settings: Settings, *, prometheus: bool = False) -> RabbitmqBroker:
     """Build the RabbitMQ broker, make it dramatiq's global broker, and return it.
@@ -30,7 +21,6 @@ def setup_broker(settings: Settings, *, prometheus: bool = False) -> RabbitmqBro
     RabbitMQ. `prometheus` adds dramatiq's actor metrics middleware (worker
     processes only; the process group's leader serves them).
     """
-    global _broker
     middleware: list[Middleware] = [m() for m in default_middleware]
     if prometheus:
         from dramatiq.middleware.prometheus import Prometheus
@@ -40,12 +30,4 @@ def setup_broker(settings: Settings, *, prometheus: bool = False) -> RabbitmqBro
         url=str(settings.broker.rabbitmq_url), middleware=middleware, confirm_delivery=True
     )
     dramatiq.set_broker(broker)
-    _broker = broker
     return broker
-
-
-def current_broker() -> RabbitmqBroker:
-    """Return the broker built by `setup_broker`, or raise if there is none yet."""
-    if _broker is None:
-        raise RuntimeError("setup_broker() must be called before the actors are imported")
-    return _broker

@@ -43,7 +43,8 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from workers.boot import run_migrations
-    from workers.observability import child_environment, scheduler_progress
+    from workers.observability.health import scheduler_progress
+    from workers.observability.multiprocess import child_environment
     from workers.processes import scheduler_id, stop_on_signals
     from workers.supervisor import Supervisor, part
 
@@ -73,9 +74,11 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 def _serve_observability(
     settings: Settings, progress: Callable[[], str | None], *, with_ingress: bool = False
 ) -> None:
-    from workers.observability import Health, serve
+    from workers.observability.health import Health
+    from workers.observability.multiprocess import is_child
+    from workers.observability.server import serve
 
-    if not os.environ.get("RAKUTEN_METRICS_CHILD"):
+    if not is_child():
         inbox = settings.broker.events_queue if with_ingress else None
         serve(settings, Health(settings, progress=progress, inbox_queue=inbox))
 
@@ -89,7 +92,7 @@ def _ingress(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.broker import QUEUES
+    from workers.tasks import QUEUES
 
     settings.require_token_key()
     queues = [q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else list(QUEUES)
@@ -105,7 +108,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker_group(settings: Settings, args: argparse.Namespace, queues: list[str]) -> int:
-    from workers.observability import child_environment
+    from workers.observability.multiprocess import child_environment
     from workers.processes import stop_on_signals
     from workers.supervisor import Supervisor, part
 
@@ -117,7 +120,7 @@ def _worker_group(settings: Settings, args: argparse.Namespace, queues: list[str
 
 
 def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.observability import scheduler_progress
+    from workers.observability.health import scheduler_progress
     from workers.processes import run_scheduler_process
 
     settings.require_token_key()
@@ -236,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     metrics_dir = None
     if args.command in LONG_RUNNING:
-        from workers.observability import prepare_multiprocess
+        from workers.observability.multiprocess import prepare_multiprocess
 
         metrics_dir = prepare_multiprocess()
         multiprocessing.current_process().name = args.command  # names the part in every log line
@@ -251,6 +254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         if metrics_dir:
-            from workers.observability import cleanup_multiprocess
+            from workers.observability.multiprocess import cleanup_multiprocess
 
             cleanup_multiprocess(metrics_dir)

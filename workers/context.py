@@ -3,47 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from psycopg_pool import ConnectionPool
 
 from connectors.rakuten import Credentials, RakutenClient
 from db.integrations import Integration
+from events.relay import OutboxRelay
 from workers.crypto import TokenCipher
 from workers.settings import Settings
 
 
 class Dispatcher(Protocol):
-    """Sends work to the Dramatiq actors (or runs it inline, in tests)."""
+    """Sends work to the Dramatiq actors (or runs it in the process, in tests and benchmarks)."""
 
-    def verify(self, integration_id: str) -> None:
-        """Verify the integration's credentials."""
-
-    def import_orders(self, integration_id: str) -> None:
-        """Poll the integration's orders."""
-
-    def push_stock(self, integration_id: str) -> None:
-        """Send the integration's pending stock."""
-
-    def poll_import_report(self, import_pk: int) -> None:
-        """Read the report of a stock file."""
-
-    def accept_item(self, integration_id: str, item_id: str) -> None:
-        """Accept one sale item on Rakuten."""
-
-    def relay_outbox(self) -> None:
-        """Publish what waits in the outbox."""
+    def send(self, task: str, *args: Any) -> None:
+        """Send the task named `task` (a key of `workers.tasks.TASKS`) with its arguments."""
 
 
 @dataclass
 class Context:
-    """The resources of one process, opened at boot and passed to the use cases."""
+    """The resources of one process, opened at boot and passed to the use cases.
+
+    `relay` is the outbox relay of a worker process (the `relay_outbox` task's);
+    other processes have none.
+    """
 
     settings: Settings
     pool: ConnectionPool
     cipher: TokenCipher
     rakuten: RakutenClient
     dispatch: Dispatcher
+    relay: OutboxRelay | None = None
 
     def credentials(self, integration: Integration) -> Credentials:
         """Decrypt the integration's token into credentials for one Rakuten call."""

@@ -91,7 +91,7 @@ class EventHandler:
         """
         for position, integration_id in enumerate(integration_ids):
             try:
-                self.dispatch.verify(integration_id)
+                self.dispatch.send("verify", integration_id)
             except Exception as exc:
                 log.warning("could not send the verification (%s); the scheduler will", type(exc).__name__)
                 try:
@@ -169,6 +169,9 @@ class EventHandler:
             auto_accept_orders=present.get("auto_accept_orders", current.auto_accept_orders),
             push_all_stock=sync_on and not current.stock_sync_enabled,
         )
+        if isinstance(data, IntegrationUpdated) and not data.changes_credentials:
+            log.info("integration settings updated")  # no need to decrypt the stored token
+            return
         seller_id = present.get("seller_id", current.seller_id)
         token = present.get("token")
         old_token = self._stored_token(current)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from workers.scrub import scrub
+from workers.redaction import redact
 
 _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_context", default={})  # noqa: B039
 
@@ -56,7 +56,7 @@ class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.ctx = _context.get()
         message = _message(record)
-        scrubbed = scrub(message)
+        scrubbed = redact(message)
         if scrubbed != message or record.args:
             record.msg, record.args = scrubbed, None
         return True
@@ -66,10 +66,10 @@ class _Scrubbing(logging.Formatter):
     """Scrubs tracebacks and stacks as the filter scrubs messages."""
 
     def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's naming)
-        return scrub(super().formatException(ei))
+        return redact(super().formatException(ei))
 
     def formatStack(self, stack_info: str) -> str:  # noqa: N802
-        return scrub(super().formatStack(stack_info))
+        return redact(super().formatStack(stack_info))
 
 
 class _TextFormatter(_Scrubbing):

@@ -2,7 +2,7 @@
 
 The event metrics live in `events.metrics`; gauges read from the database
 (integrations by status, outbox backlog, poll lag) are collected at scrape time
-by `workers.observability`.
+by `workers.observability.gauges`.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def store_sales(ctx: Context, current: integrations.Integration, sales: Sequence
         METRICS.orders_imported.inc(len(inserted))
         METRICS.order_changes.inc(changes)
         if inserted:
-            ctx.dispatch.relay_outbox()
+            ctx.dispatch.send("relay_outbox")
         if any(i.to_accept for r in rows if r.order_id in inserted for i in r.items):
             log.info("sale items to accept recorded")
     return imported

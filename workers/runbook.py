@@ -26,8 +26,8 @@ from events.dead_letters import queue_depths, replay_dead_letters
 from events.errors import PublishFailed
 from events.ingress import CONNECTION_ERRORS
 from workers.boot import open_database
-from workers.broker import QUEUES
 from workers.settings import Settings
+from workers.tasks import QUEUES
 
 Command = Callable[[Settings, argparse.Namespace], int]
 #: suffix of the queue where Dramatiq keeps messages whose retries ran out

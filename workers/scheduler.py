@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +19,13 @@ from workers.context import Context
 from workers.handlers import VERIFY_LEASE_S, is_transient
 from workers.metrics import METRICS
 from workers.retention import Pruner
+from workers.stock_sync import FLUSH_LEASE_S
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25  #: seconds between two looks at the due work
 BATCH = 200  #: rows claimed per kind of work and tick
 ORDER_POLL_LEASE_S = 300.0  #: seconds before an order poll whose worker vanished is sent again
-FLUSH_LEASE_S = 60.0  #: likewise for a stock flush
 REPORT_LEASE_S = 120.0  #: likewise for a report poll
 ACCEPT_LEASE_S = 120.0  #: likewise for a sale acceptance
 OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep relays it
@@ -86,20 +85,20 @@ def _claim(ctx: Context, result: TickResult) -> None:
 
 def _dispatch(ctx: Context, result: TickResult) -> None:
     """Send what was claimed; when sending fails, release what was not sent, then raise."""
-    d = ctx.dispatch
-    work: list[tuple[str, list[Any], Callable[[Any], None]]] = [
-        ("verify", list(result.verifications), d.verify),
-        ("orders", list(result.order_polls), d.import_orders),
-        ("stock", list(result.stock_flushes), d.push_stock),
-        ("report", list(result.reports), d.poll_import_report),
-        ("accept", list(result.accepts), lambda pair: d.accept_item(*pair)),
+    # (claim kind of `schedule.release`, task, what was claimed: ids, or id pairs for accept)
+    work: list[tuple[str, str, list[Any]]] = [
+        ("verify", "verify", list(result.verifications)),
+        ("orders", "import_orders", list(result.order_polls)),
+        ("stock", "push_stock", list(result.stock_flushes)),
+        ("report", "poll_import_report", list(result.reports)),
+        ("accept", "accept_item", list(result.accepts)),
     ]
-    for position, (_, claimed, send) in enumerate(work):
+    for position, (_, task, claimed) in enumerate(work):
         for index, item in enumerate(claimed):
             try:
-                send(item)
+                ctx.dispatch.send(task, *(item if isinstance(item, tuple) else (item,)))
             except BaseException:
-                unsent = [(kind, items) for kind, items, _ in work[position:]]
+                unsent = [(kind, items) for kind, _, items in work[position:]]
                 unsent[0] = (unsent[0][0], claimed[index:])
                 _release(ctx, unsent)
                 raise
@@ -121,7 +120,7 @@ def sweep_outbox(ctx: Context) -> bool:
     with ctx.pool.connection() as conn:
         waiting = schedule.outbox_waiting(conn, older_than_s=OUTBOX_SWEEP_S)
     if waiting:
-        ctx.dispatch.relay_outbox()
+        ctx.dispatch.send("relay_outbox")
     return waiting
 
 

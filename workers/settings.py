@@ -22,7 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workers.scrub import scrub_url_passwords
+from events.topology import dead_letter_queue
+from workers.redaction import redact
 
 PostgresUrl = Annotated[
     AnyUrl, UrlConstraints(allowed_schemes=["postgresql", "postgres"], host_required=True)
@@ -40,7 +41,7 @@ class _Env(BaseSettings):
         # printed in a log line or a traceback must not show them
         for name, value in super().__repr_args__():
             urlish = isinstance(value, AnyUrl) or (isinstance(value, str) and "://" in value)
-            yield name, (scrub_url_passwords(str(value)) if urlish else value)
+            yield name, (redact(str(value)) if urlish else value)
 
 
 class DatabaseSettings(_Env):
@@ -59,7 +60,7 @@ class BrokerSettings(_Env):
     @property
     def dead_letter_queue(self) -> str:
         """The queue that receives the messages the ingress rejects."""
-        return f"{self.events_queue}.dead"
+        return dead_letter_queue(self.events_queue)
 
 
 class RakutenSettings(_Env):

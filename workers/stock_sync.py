@@ -29,7 +29,8 @@ from workers.verification import INVALID_CREDENTIALS_DETAIL, refuse
 
 log = logging.getLogger(__name__)
 
-#: seconds a flush may take before another worker may try again
+#: seconds a stock flush is leased, when claimed and again when its file slot is taken:
+#: a flush whose worker vanished is tried again after that
 FLUSH_LEASE_S = 120.0
 #: seconds without stock files after Rakuten said the account may not import stock
 NO_RIGHTS_COOL_DOWN_S = 3600.0
@@ -229,5 +230,5 @@ def _finish(ctx: Context, imported: stock_imports.StockImport, report: ImportRep
         METRICS.stock_files_failed.inc()
     if rejected:
         log.warning("Rakuten rejected %d SKU(s) of the stock file", len(rejected))
-        ctx.dispatch.relay_outbox()
+        ctx.dispatch.send("relay_outbox")
     return status

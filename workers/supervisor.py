@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from workers.observability import forget_process
+from workers.observability.multiprocess import forget_process
 
 log = logging.getLogger(__name__)
 

@@ -86,7 +86,7 @@ def _verified(ctx: Context, current: integrations.Integration, rakuten_seller_id
         )
     log.info("integration verified (Rakuten seller id %r)", rakuten_seller_id)
     METRICS.verifications.labels(outcome="verified").inc()
-    ctx.dispatch.relay_outbox()
+    ctx.dispatch.send("relay_outbox")
     return "verified"
 
 
@@ -106,7 +106,7 @@ def refuse(
         outbox.add_event(conn, _failed_event(current, reason, detail))
     log.warning("integration stopped: %s", reason)
     METRICS.verifications.labels(outcome=reason).inc()
-    ctx.dispatch.relay_outbox()
+    ctx.dispatch.send("relay_outbox")
     return reason
 
 
@@ -135,7 +135,7 @@ def _unavailable(ctx: Context, current: integrations.Integration, exc: RakutenEr
     log.warning("verification attempt %d failed (%s); next in %.0fs", attempt, type(exc).__name__, retry_in)
     if give_up:
         METRICS.verifications.labels(outcome="rakuten_unavailable").inc()
-        ctx.dispatch.relay_outbox()
+        ctx.dispatch.send("relay_outbox")
     return "unavailable" if give_up else "pending"
 
 

@@ -20,9 +20,6 @@ __all__ = [
     "import_id_from_root",
     "interpret_response",
     "load_response",
-    "parse_accept_status",
-    "parse_import_id",
-    "parse_seller_id",
     "require_response",
     "required_text",
 ]
@@ -124,17 +121,3 @@ def import_id_from_root(root: Element) -> str:
         raise RakutenResponseInvalid(f"genericimportfile answered status {status[:40]!r}")
     return required_text(root, "importid")
 
-
-def parse_seller_id(body: bytes) -> str:
-    """Return ``response/sellerid`` of a sales response (the shop's numeric id, as text)."""
-    return required_text(load_response(body, action="getnewsales"), "sellerid")
-
-
-def parse_accept_status(body: bytes) -> str:
-    """Return ``response/status`` of an acceptsale response (``Accepted`` on success)."""
-    return required_text(load_response(body, action="acceptsale"), "status")
-
-
-def parse_import_id(body: bytes) -> str:
-    """Return ``response/importid`` of a genericimportfile body (checks ``status`` is OK)."""
-    return import_id_from_root(load_response(body, action="genericimportfile"))

@@ -8,7 +8,6 @@ parsers only deal with local names and stripped, possibly ``None``, text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
@@ -20,7 +19,6 @@ __all__ = [
     "Element",
     "child",
     "children",
-    "descendant",
     "local_name",
     "parse_xml",
     "text_of",
@@ -90,15 +88,6 @@ def child(element: Element | None, path: str) -> Element | None:
             return None
         current = found[0]
     return current
-
-
-def descendant(element: Element | None, name: str) -> Iterator[Element]:
-    """Yield every element below ``element`` with this local name, in document order."""
-    if element is None:
-        return
-    for node in element.iter():
-        if node is not element and local_name(node) == name:
-            yield node
 
 
 def text_of(element: Element | None, path: str | None = None) -> str | None:

@@ -41,7 +41,6 @@ from tests.e2e.reliability_helpers import (
 from tests.fixtures.services import ServiceUrls, VhostFactory
 from tests.flows.harness import World, install, world
 from workers import scheduler
-from workers.dispatch import TaskDispatcher
 
 pytestmark = pytest.mark.slow
 
@@ -135,10 +134,10 @@ def test_a_pool_whose_sessions_were_all_terminated_hands_out_a_working_connectio
         pool.close()
 
 
-class BrokerAway(TaskDispatcher):
+class BrokerAway:
     """A dispatcher whose sends fail as dramatiq's do while RabbitMQ is away."""
 
-    def submit(self, name: str, *args: Any) -> None:
+    def send(self, task: str, *args: Any) -> None:
         """Fail like `DramatiqDispatcher` when RabbitMQ is away."""
         raise ConnectionClosed(pika.exceptions.AMQPConnectionError("RabbitMQ is away"))  # type: ignore[no-untyped-call]
 

@@ -28,22 +28,28 @@ from events.inbound import InboundEvent, parse_inbound
 from workers import scheduler
 from workers.context import Context
 from workers.crypto import TokenCipher
-from workers.dispatch import TASKS, TaskDispatcher
 from workers.handlers import EventHandler
 from workers.settings import load_settings
+from workers.tasks import TASKS
 
 
 @dataclass
-class QueueDispatcher(TaskDispatcher):
-    """Records the work the use cases send, for the test to run."""
+class QueueDispatcher:
+    """Records the work the use cases send, for the test to run.
+
+    Simpler than a StubBroker and a Dramatiq worker: the test decides when the
+    work runs, it runs in the test's thread, and its exceptions reach the test.
+    """
 
     tasks: deque[tuple[str, tuple[Any, ...]]] = field(default_factory=deque)
     sent: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
-    def submit(self, name: str, *args: Any) -> None:
+    def send(self, task: str, *args: Any) -> None:
         """Queue the task."""
-        self.tasks.append((name, args))
-        self.sent.append((name, args))
+        if task not in TASKS:
+            raise KeyError(f"no task is named {task!r}")
+        self.tasks.append((task, args))
+        self.sent.append((task, args))
 
 
 def event(
@@ -94,7 +100,7 @@ class World:
         while self.dispatch.tasks:
             name, args = self.dispatch.tasks.popleft()
             if name != "relay_outbox":  # publishing is tested by the relay's own tests
-                TASKS[name](self.ctx, *args)
+                TASKS[name].run(self.ctx, *args)
             ran += 1
         return ran
 

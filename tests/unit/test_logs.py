@@ -172,3 +172,12 @@ def test_a_service_that_cannot_start_says_why_in_one_json_line_when_logging_json
         lines = _json_lines(result.stderr)
         assert lines and lines[-1]["level"] == "CRITICAL", result.stderr
         assert "DB-PASS" not in result.stderr
+
+
+def test_a_url_password_that_reaches_a_log_line_is_masked_and_its_user_and_host_kept(
+    restore_root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging(fmt="text", level="INFO")
+    logging.getLogger("workers.test").error("cannot reach %s", "postgresql://app:S3CRET@db.internal:5432/rakuten")
+    err = capsys.readouterr().err
+    assert "S3CRET" not in err and "postgresql://app:***@db.internal:5432/rakuten" in err

@@ -304,3 +304,16 @@ def test_body_that_fails_content_decoding_is_invalid_not_unavailable() -> None:
     with make_client(handler) as client:
         with pytest.raises(RakutenResponseInvalid, match="DecodingError"):
             client.get_new_sales(CREDS)
+
+
+def test_shiba_single_value_samples_give_seller_id_acceptance_and_import_id() -> None:
+    samples = {"getnewsales": "sample_getnewsales.xml", "acceptsale": "sample_accept_sale.xml",
+               "genericimportfile": "sample_genericimportfile.xml"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=(FIXTURES / samples[request.url.params["action"]]).read_bytes())
+
+    with make_client(handler) as client:
+        assert client.check_credentials(CREDS) == "123456"
+        assert client.accept_sale_item(CREDS, "item-1") == "Accepted"
+        assert client.upload_stock_file(CREDS, b"<stock/>") == "35826776"

@@ -17,7 +17,6 @@ from connectors.rakuten import (
     paris_to_utc,
     parse_sales,
 )
-from connectors.rakuten.parse import parse_accept_status, parse_import_id, parse_seller_id
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rakuten"
 STATICPMRK = "http://pmcdn.staticpmrk.com/res/schema/getcurrentsales"
@@ -84,12 +83,6 @@ def test_shiba_getcurrentsales_sample_parses_with_empty_nexttoken() -> None:
     assert sales[0].items[0].status == "ACCEPTED"
     assert sales[0].items[0].price.amount == Decimal("1.5")
     assert sales[0].pickup_point is not None and sales[0].pickup_point.last_name == "lastname"
-
-
-def test_shiba_single_value_samples_give_seller_id_acceptance_and_import_id() -> None:
-    assert parse_seller_id((FIXTURES / "sample_getnewsales.xml").read_bytes()) == "123456"
-    assert parse_accept_status((FIXTURES / "sample_accept_sale.xml").read_bytes()) == "Accepted"
-    assert parse_import_id((FIXTURES / "sample_genericimportfile.xml").read_bytes()) == "35826776"
 
 
 def test_shiba_quota_sample_is_rate_limiting_not_a_rights_problem() -> None:

@@ -13,11 +13,11 @@ from typing import Any
 import psycopg
 
 from events.outbound import INTEGRATION_VERIFICATION_FAILED, INTEGRATION_VERIFIED, ORDER_IMPORTED
-from workers.demo_console import DemoFailed
-from workers.demo_data import SALES, installed_event, order_lines
-from workers.demo_stage import DEMO_INTERVALS, Stage
-from workers.demo_stock import push_stock
-from workers.demo_worker import http_get
+from workers.demo.console import DemoFailed
+from workers.demo.data import SALES, installed_event, order_lines
+from workers.demo.stage import DEMO_INTERVALS, Stage
+from workers.demo.stock import push_stock
+from workers.demo.worker import http_get
 
 VERIFY_TIMEOUT_S = 15.0  #: seconds for integration.verified to be published
 ORDERS_TIMEOUT_S = 15.0  #: seconds for every order.imported

@@ -5,9 +5,10 @@ default): it makes its own database and vhost, starts the Rakuten sandbox in-pro
 and `rakuten-worker run` as a child process (logging to a file), plays the install
 and inventory services, prints what happens step by step, then removes everything.
 
-The pieces: `demo_stage` sets up and takes down, `demo_story` tells the story,
-`demo_data` holds the shop and its events, `demo_console` prints, `demo_worker`
-drives and observes the worker, `demo_isolation` owns the database and vhost.
+The modules of this package: `stage` sets up and takes down, `story` tells the
+story (`stock` its stock part), `data` holds the shop and its events, `console`
+prints, `worker` drives and observes the worker, `isolation` owns the database
+and vhost.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import traceback
 from contextlib import ExitStack
 from types import FrameType
 
-from workers.demo_console import Console, DemoFailed, tail
-from workers.demo_isolation import ServicesUnavailable, check_services, scrub
-from workers.demo_stage import set_up
-from workers.demo_story import play
+from workers.demo.console import Console, DemoFailed, tail
+from workers.demo.isolation import ServicesUnavailable, check_services
+from workers.demo.stage import set_up
+from workers.demo.story import play
+from workers.redaction import redact
 from workers.settings import Settings
 
 LOG_TAIL_LINES = 20  #: lines of the worker's log shown when the demo fails
@@ -51,7 +53,7 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     console.title("Rakuten connector demo", *INTRODUCTION)
     console.plain()
     console.done("PostgreSQL and RabbitMQ answer")
-    console.detail(f"DATABASE_URL {scrub(database_url)}, RABBITMQ_URL {scrub(rabbitmq_url)}")
+    console.detail(f"DATABASE_URL {redact(database_url)}, RABBITMQ_URL {redact(rabbitmq_url)}")
     log_path = os.path.join(tempfile.mkdtemp(prefix="rakuten-demo-"), "worker.log")
     interrupted = _perform(settings, console, log_path, keep_database=bool(args.keep_database))
     console.plain()

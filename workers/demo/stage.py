@@ -18,10 +18,11 @@ from cryptography.fernet import Fernet
 
 from connectors.rakuten.sandbox import Sandbox
 from events.publisher import publish_events
-from workers.demo_console import Console, DemoFailed
-from workers.demo_data import CATALOGUE, SALES, Shop, seed_sandbox
-from workers.demo_isolation import Isolation, free_port, scrub
-from workers.demo_worker import EventWatcher, WorkerProcess
+from workers.demo.console import Console, DemoFailed
+from workers.demo.data import CATALOGUE, SALES, Shop, seed_sandbox
+from workers.demo.isolation import Isolation, free_port
+from workers.demo.worker import EventWatcher, WorkerProcess
+from workers.redaction import redact
 from workers.settings import Settings
 
 T = TypeVar("T")
@@ -107,7 +108,8 @@ def _remove(console: Console, isolation: Isolation, keep_database: bool) -> None
     if removed:
         console.done(f"Removed {', '.join(removed[:-1])}{' and ' if len(removed) > 1 else ''}{removed[-1]}")
     if keep_database and isolation.database is not None:
-        console.done(f"Kept database {isolation.database} (--keep-database): {scrub(isolation.database_url)}")
+        url = redact(isolation.database_url)
+        console.done(f"Kept database {isolation.database} (--keep-database): {url}")
 
 
 def _start_sandbox(console: Console, stack: ExitStack) -> tuple[Sandbox, Shop]:

@@ -13,9 +13,9 @@ from typing import Any
 
 import psycopg
 
-from workers.demo_console import DemoFailed
-from workers.demo_data import newest_quantities, stale_count, stock_burst, stock_followup
-from workers.demo_stage import DEMO_INTERVALS, Stage
+from workers.demo.console import DemoFailed
+from workers.demo.data import newest_quantities, stale_count, stock_burst, stock_followup
+from workers.demo.stage import DEMO_INTERVALS, Stage
 
 FILES_TIMEOUT_S = 20.0  #: seconds for the files of one wave (a push interval and change)
 REPORT_TIMEOUT_S = 15.0  #: seconds for the import reports to be final

@@ -21,7 +21,8 @@ import pika
 import psycopg
 from psycopg import sql
 
-from workers.demo_console import DemoFailed
+from workers.demo.console import DemoFailed
+from workers.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +37,6 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 class ServicesUnavailable(Exception):
     """Raised when PostgreSQL or RabbitMQ does not answer; the message says how to start them."""
-
-
-def scrub(url: str) -> str:
-    """Return `url` without its password, for printing."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"  # IPv6
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _amqp_parameters(url: str) -> pika.URLParameters:
@@ -74,13 +63,13 @@ def check_services(database_url: str, rabbitmq_url: str) -> None:
         # psycopg's first line ends with the cause: "... port 5432 failed: Connection refused"
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rsplit("failed: ", 1)[-1]
         raise ServicesUnavailable(
-            f"cannot reach PostgreSQL at {scrub(database_url)} ({reason}); {HOW_TO_START}"
+            f"cannot reach PostgreSQL at {redact(database_url)} ({reason}); {HOW_TO_START}"
         ) from None
     try:
         pika.BlockingConnection(_amqp_parameters(rabbitmq_url)).close()
     except Exception as exc:  # pika raises many unrelated classes for "not there"
         raise ServicesUnavailable(
-            f"cannot reach RabbitMQ at {scrub(rabbitmq_url)} ({type(exc).__name__}); {HOW_TO_START}"
+            f"cannot reach RabbitMQ at {redact(rabbitmq_url)} ({type(exc).__name__}); {HOW_TO_START}"
         ) from None
 
 
@@ -129,7 +118,7 @@ class Isolation:
                 admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except psycopg.Error as exc:
             raise DemoFailed(
-                f"Could not create a database on {scrub(self.admin_database_url)} ({exc}); "
+                f"Could not create a database on {redact(self.admin_database_url)} ({exc}); "
                 "the demo needs a DATABASE_URL user allowed to CREATE DATABASE"
             ) from None
         self.database = name

@@ -162,17 +162,6 @@ def finish_order_poll(
     return int(row[0]) if row else 0
 
 
-POLL_LAG = """
-SELECT integration_id, extract(epoch FROM now() - coalesce(last_orders_poll_at, verified_at))
-FROM integrations WHERE status = 'verified'
-"""
-
-
-def order_poll_lag(conn: psycopg.Connection[Any]) -> dict[str, float]:
-    """Seconds since each verified integration's last successful order poll."""
-    return {row[0]: float(row[1] or 0.0) for row in conn.execute(POLL_LAG)}
-
-
 POLL_LAG_SUMMARY = """
 SELECT coalesce(max(lag), 0), count(*) FILTER (WHERE lag > %(late_after_s)s), count(*)
 FROM (SELECT extract(epoch FROM now() - coalesce(last_orders_poll_at, verified_at)) AS lag

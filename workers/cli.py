@@ -8,7 +8,6 @@ import logging
 import multiprocessing
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -43,7 +42,6 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from workers.boot import run_migrations
-    from workers.observability.health import scheduler_progress
     from workers.observability.multiprocess import child_environment
     from workers.processes import scheduler_id, stop_on_signals
     from workers.supervisor import Supervisor, part
@@ -51,7 +49,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     settings.require_token_key()
     stop = stop_on_signals()
     run_migrations(settings)
-    scheduler_id()  # made here, inherited by the scheduler child: /healthz reads its heartbeat
+    heartbeat = scheduler_id()  # made here, inherited by the scheduler child
     supervisor = Supervisor(
         [
             part("ingress"),
@@ -60,27 +58,30 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         ],
         child_environment(),
     )
-    started = time.time()
-
-    def progress() -> str | None:
-        if not supervisor.all_alive():
-            return "a part is restarting"
-        return scheduler_progress(started)
-
-    _serve_observability(settings, progress, with_ingress=True)
+    _serve_observability(
+        settings,
+        lambda: None if supervisor.all_alive() else "a part is restarting",
+        with_ingress=True,
+        scheduler=heartbeat,
+    )
     return supervisor.run(stop)
 
 
 def _serve_observability(
-    settings: Settings, progress: Callable[[], str | None], *, with_ingress: bool = False
+    settings: Settings,
+    progress: Callable[[], str | None],
+    *,
+    with_ingress: bool = False,
+    scheduler: str | None = None,
 ) -> None:
+    """Serve /metrics and /healthz unless a leader does; `scheduler` is the heartbeat to watch."""
     from workers.observability.health import Health
     from workers.observability.multiprocess import is_child
     from workers.observability.server import serve
 
     if not is_child():
         inbox = settings.broker.events_queue if with_ingress else None
-        serve(settings, Health(settings, progress=progress, inbox_queue=inbox))
+        serve(settings, Health(settings, progress=progress, inbox_queue=inbox, scheduler_id=scheduler))
 
 
 def _ingress(settings: Settings, args: argparse.Namespace) -> int:
@@ -120,12 +121,10 @@ def _worker_group(settings: Settings, args: argparse.Namespace, queues: list[str
 
 
 def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.observability.health import scheduler_progress
-    from workers.processes import run_scheduler_process
+    from workers.processes import run_scheduler_process, scheduler_id
 
     settings.require_token_key()
-    started = time.time()
-    _serve_observability(settings, lambda: scheduler_progress(started))
+    _serve_observability(settings, lambda: None, scheduler=scheduler_id())
     return run_scheduler_process(settings)
 
 

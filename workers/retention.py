@@ -4,9 +4,11 @@ Inbox ids, sent outbox rows, finished stock files and order changes are deleted
 once older than their retention; `ERASE_DELETED_AFTER_S` after an
 `integration.deleted`, the integration's orders, items, changes, stock files and
 outbound events (every copy of its buyers' names, addresses, e-mails and phones)
-are erased. Everything goes in small batches, each its own short transaction,
-within a time budget per scheduler tick, so pruning never holds long locks nor
-delays the due work; a pass that runs out of budget goes on at the next tick.
+are erased; the metrics files of the group's processes that are gone are folded
+into its archives (`workers.observability.compaction`). Everything goes in small
+batches, each its own short transaction, within a time budget per scheduler tick,
+so pruning never holds long locks nor delays the due work; a pass that runs out of
+budget goes on at the next tick.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from psycopg_pool import ConnectionPool
 from db import erasure, retention
 from workers.logs import log_context
 from workers.metrics import METRICS
+from workers.observability.compaction import compact
 from workers.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,7 @@ class Pruner:
         try:
             with pool.connection() as conn:
                 result = self.run(conn)
+            compact()  # the metrics files of the group's processes that are gone
         except (psycopg.Error, OSError) as exc:
             self._next_at = now + self.every_s
             log.warning("pruning failed (%s); trying again in %.0fs", _describe(exc), self.every_s)

@@ -25,6 +25,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from events.errors import EventIgnored, InvalidEvent
 
@@ -40,12 +41,14 @@ APP = "rakuten"
 MAX_BODY_BYTES = 1024 * 1024  #: bytes; larger messages are dead-lettered
 ACCEPTED_CONTENT_TYPES = frozenset({"application/cloudevents+json", "application/json"})
 MAX_REASON_CHARS = 400  #: characters of an `x-rejection-reason`
+MAX_ID_CHARS = 256  #: characters of an inbound event id (CONTRACT §1.3)
 #: Bounds of the database columns (integer, bigint), so a valid event always fits.
 MAX_QUANTITY = 2**31 - 1
 MAX_VERSION = 2**63 - 1
 
 
-def _strip_non_blank(value: object) -> object:
+def strip_non_blank(value: object) -> object:
+    """Strip a string of surrounding whitespace; reject it when nothing is left."""
     if isinstance(value, str):
         value = value.strip()
         if not value:
@@ -77,16 +80,21 @@ def _rfc3339(value: object) -> object:
 
 Id64 = Annotated[str, Field(min_length=1, max_length=64)]
 Sku = Annotated[str, Field(min_length=1, max_length=100)]
-SellerId = Annotated[str, BeforeValidator(_strip_non_blank)]
-Token = Annotated[SecretStr, BeforeValidator(_strip_non_blank)]
+#: A text trimmed of surrounding whitespace that must not be blank (merchants paste values).
+Trimmed = Annotated[str, Field(pattern=r"\S"), BeforeValidator(strip_non_blank)]
+SellerId = Trimmed
+Token = Annotated[SecretStr, BeforeValidator(strip_non_blank), Field(json_schema_extra={"pattern": r"\S"})]
+#: An RFC 3339 timestamp with an offset, as an aware datetime.
+Rfc3339Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 
-_DATA_CONFIG = ConfigDict(strict=True, extra="ignore", frozen=True)
+#: Strict data models: no `"5"` for 5; unknown fields are ignored.
+DATA_CONFIG = ConfigDict(strict=True, extra="ignore", frozen=True)
 
 
 class IntegrationInstalled(BaseModel):
     """The data of `integration.installed`: the merchant confirmed the install form."""
 
-    model_config = _DATA_CONFIG
+    model_config = DATA_CONFIG
 
     integration_id: Id64
     account_id: Id64
@@ -115,16 +123,17 @@ class IntegrationUpdated(BaseModel):
     a present field is never None, since an explicit `null` is rejected.
     """
 
-    model_config = _DATA_CONFIG
+    model_config = DATA_CONFIG
 
     integration_id: Id64
     account_id: Id64
     app: Literal["rakuten"]
-    application_name: str | None = None
-    seller_id: SellerId | None = None
-    token: Token | None = None
-    stock_sync_enabled: bool | None = None
-    auto_accept_orders: bool | None = None
+    # None stands for "absent": the published schema does not offer null
+    application_name: str | SkipJsonSchema[None] = None
+    seller_id: SellerId | SkipJsonSchema[None] = None
+    token: Token | SkipJsonSchema[None] = None
+    stock_sync_enabled: bool | SkipJsonSchema[None] = None
+    auto_accept_orders: bool | SkipJsonSchema[None] = None
 
     @field_validator(*UPDATABLE_FIELDS, mode="before")
     @classmethod
@@ -146,7 +155,7 @@ class IntegrationUpdated(BaseModel):
 class IntegrationDeleted(BaseModel):
     """The data of `integration.deleted`: the merchant deleted the integration."""
 
-    model_config = _DATA_CONFIG
+    model_config = DATA_CONFIG
 
     integration_id: Id64
     account_id: Id64
@@ -156,7 +165,7 @@ class IntegrationDeleted(BaseModel):
 class StockChanged(BaseModel):
     """The data of `stock.changed`: a SKU's new absolute available quantity."""
 
-    model_config = _DATA_CONFIG
+    model_config = DATA_CONFIG
 
     account_id: Id64
     sku: Sku
@@ -185,14 +194,16 @@ class InboundEvent:
     data: InboundData
 
 
-class _Envelope(BaseModel):
+class Envelope(BaseModel):
+    """The CloudEvents attributes of an inbound event, with `data` still unvalidated."""
+
     model_config = ConfigDict(strict=True, extra="ignore")
 
     specversion: Literal["1.0"]
-    id: Annotated[str, Field(min_length=1)]
+    id: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
     source: Annotated[str, Field(min_length=1)]
     type: str
-    time: Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+    time: Rfc3339Time
     datacontenttype: Literal["application/json"] | None = None
     data: dict[str, Any]
 
@@ -229,9 +240,9 @@ def _check_content_type(content_type: str | None) -> None:
         raise InvalidEvent(reason, kind="bad_content_type")
 
 
-def _parse_envelope(body: bytes) -> _Envelope:
+def _parse_envelope(body: bytes) -> Envelope:
     try:
-        return _Envelope.model_validate_json(body)
+        return Envelope.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False, include_context=False)
         if any(e["type"] == "json_invalid" for e in errors):

@@ -1,7 +1,10 @@
 """Outbound CloudEvents of CONTRACT §1.2, as JSON-ready dicts for the outbox.
 
 Every id is a uuid5 of the fact the event reports, so publishing the same fact
-again (after a crash, a retry, a second worker) carries the same id.
+again (after a crash, a retry, a second worker) carries the same id. The data
+goes through its model (`events.outbound_data`), so what is built is what the
+published schema says. The builders of the events after the import are in
+`events.outbound_orders`.
 """
 
 from __future__ import annotations
@@ -11,27 +14,41 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from events.outbound_data import (
+    IntegrationVerifiedData,
+    OutboundData,
+    StockSyncFailedData,
+    VerificationFailedData,
+)
+from events.outbound_data import VerificationFailure as VerificationFailure
+from events.timestamps import rfc3339 as rfc3339
+
 SOURCE = "rakuten-connector"
-APP = "rakuten"
+APP: Literal["rakuten"] = "rakuten"
+CONTENT_TYPE = "application/cloudevents+json"  #: AMQP content type of every published event
 INTEGRATION_VERIFIED = "integration.verified"
 INTEGRATION_VERIFICATION_FAILED = "integration.verification_failed"
 ORDER_IMPORTED = "order.imported"
 STOCK_SYNC_FAILED = "stock.sync_failed"
+ORDER_IMPORT_FAILED = "order.import_failed"
+ORDER_UPDATED = "order.updated"
+ORDER_SHIPMENT_CONFIRMED = "order.shipment_confirmed"
+ORDER_SHIPMENT_FAILED = "order.shipment_failed"
+ORDER_CANCELLATION_FAILED = "order.cancellation_failed"
+ORDER_ATTENTION_REQUIRED = "order.attention_required"
+#: Every outbound type of CONTRACT §1.2 (the routing keys a consumer may bind).
 OUTBOUND_TYPES = (
     INTEGRATION_VERIFIED,
     INTEGRATION_VERIFICATION_FAILED,
     ORDER_IMPORTED,
     STOCK_SYNC_FAILED,
+    ORDER_IMPORT_FAILED,
+    ORDER_UPDATED,
+    ORDER_SHIPMENT_CONFIRMED,
+    ORDER_SHIPMENT_FAILED,
+    ORDER_CANCELLATION_FAILED,
+    ORDER_ATTENTION_REQUIRED,
 )
-
-VerificationFailure = Literal["invalid_credentials", "insufficient_rights", "rakuten_unavailable"]
-
-
-def rfc3339(moment: datetime) -> str:
-    """Format an aware datetime as RFC 3339 in UTC (`...Z`); reject a naive one."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("a naive datetime has no defined instant")
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def event_id(name: str) -> str:
@@ -44,7 +61,8 @@ def order_event_id(integration_id: str, order_id: str) -> str:
     return event_id(f"rakuten-order:{integration_id}:{order_id}")
 
 
-def _cloudevent(type_: str, id_: str, data: dict[str, Any]) -> dict[str, Any]:
+def cloudevent(type_: str, id_: str, data: OutboundData | Mapping[str, Any]) -> dict[str, Any]:
+    """Wrap `data` (a model, or a JSON-ready mapping) in the CloudEvents envelope of an outbound event."""
     return {
         "specversion": "1.0",
         "id": id_,
@@ -52,7 +70,7 @@ def _cloudevent(type_: str, id_: str, data: dict[str, Any]) -> dict[str, Any]:
         "type": type_,
         "time": rfc3339(datetime.now(UTC)),
         "datacontenttype": "application/json",
-        "data": data,
+        "data": data.model_dump(mode="json") if isinstance(data, OutboundData) else dict(data),
     }
 
 
@@ -66,16 +84,16 @@ def integration_verified(
     credentials_version: int,
 ) -> dict[str, Any]:
     """Build `integration.verified`: the credentials of this version work."""
-    data = {
-        "integration_id": integration_id,
-        "account_id": account_id,
-        "app": APP,
-        "seller_id": seller_id,
-        "rakuten_seller_id": rakuten_seller_id,
-        "verified_at": rfc3339(verified_at),
-    }
+    data = IntegrationVerifiedData(
+        integration_id=integration_id,
+        account_id=account_id,
+        app=APP,
+        seller_id=seller_id,
+        rakuten_seller_id=rakuten_seller_id,
+        verified_at=verified_at,
+    )
     id_ = event_id(f"rakuten-integration-verified:{integration_id}:{credentials_version}")
-    return _cloudevent(INTEGRATION_VERIFIED, id_, data)
+    return cloudevent(INTEGRATION_VERIFIED, id_, data)
 
 
 def verification_failed(
@@ -87,29 +105,25 @@ def verification_failed(
     credentials_version: int,
 ) -> dict[str, Any]:
     """Build `integration.verification_failed`; `detail` must not contain the token."""
-    data = {
-        "integration_id": integration_id,
-        "account_id": account_id,
-        "app": APP,
-        "reason": reason,
-        "detail": detail,
-    }
+    data = VerificationFailedData(
+        integration_id=integration_id, account_id=account_id, app=APP, reason=reason, detail=detail
+    )
     name = f"rakuten-verification-failed:{integration_id}:{credentials_version}:{reason}"
-    return _cloudevent(INTEGRATION_VERIFICATION_FAILED, event_id(name), data)
+    return cloudevent(INTEGRATION_VERIFICATION_FAILED, event_id(name), data)
 
 
 def order_imported(
     *, integration_id: str, account_id: str, order: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Build `order.imported` for one Rakuten purchase (`order` is JSON-ready)."""
-    data = {
-        "integration_id": integration_id,
-        "account_id": account_id,
-        "app": APP,
-        "order": dict(order),
-    }
+    """Build `order.imported` for one Rakuten purchase (`order` is JSON-ready).
+
+    The order (built by `workers.order_mapping` in the shape of `Order`) is not
+    validated again here: that would cost a third of the mapping per sale on the
+    import's hot path; the suite checks every order it builds against the schema.
+    """
+    data = {"integration_id": integration_id, "account_id": account_id, "app": APP, "order": dict(order)}
     id_ = order_event_id(integration_id, str(order["order_id"]))
-    return _cloudevent(ORDER_IMPORTED, id_, data)
+    return cloudevent(ORDER_IMPORTED, id_, data)
 
 
 def stock_sync_failed(
@@ -123,15 +137,15 @@ def stock_sync_failed(
     error_text: str | None,
 ) -> dict[str, Any]:
     """Build `stock.sync_failed`: Rakuten rejected a SKU's line in an import report."""
-    data = {
-        "integration_id": integration_id,
-        "account_id": account_id,
-        "app": APP,
-        "sku": sku,
-        "quantity": quantity,
-        "import_id": import_id,
-        "error_code": error_code,
-        "error_text": error_text,
-    }
+    data = StockSyncFailedData(
+        integration_id=integration_id,
+        account_id=account_id,
+        app=APP,
+        sku=sku,
+        quantity=quantity,
+        import_id=import_id,
+        error_code=error_code,
+        error_text=error_text,
+    )
     id_ = event_id(f"rakuten-stock-sync-failed:{integration_id}:{import_id}:{sku}")
-    return _cloudevent(STOCK_SYNC_FAILED, id_, data)
+    return cloudevent(STOCK_SYNC_FAILED, id_, data)

@@ -140,6 +140,23 @@ def _rotate_key(settings: Settings, args: argparse.Namespace) -> int:
     return rotate_key(settings, args)
 
 
+def _contract(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from events import contract_docs
+    from workers.settings import BrokerSettings
+
+    # the contract's names (the settings' defaults), whatever this environment sets
+    names = BrokerSettings.model_fields
+    return contract_docs.run(
+        asyncapi=Path(args.asyncapi),
+        schemas=Path(args.schemas),
+        exchange=names["events_exchange"].default,
+        queue=names["events_queue"].default,
+        check=args.check,
+    )
+
+
 def _runbook(settings: Settings, args: argparse.Namespace) -> int:
     from workers import runbook
 
@@ -183,6 +200,10 @@ def _parser() -> argparse.ArgumentParser:
     resync.add_argument("integration_id")
     replay = sub.add_parser("replay-dead-letters", help="move dead-lettered events back to the inbox")
     replay.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
+    contract = sub.add_parser("contract", help="write the AsyncAPI document and the events' JSON Schemas")
+    contract.add_argument("--asyncapi", default="asyncapi.yaml", help="AsyncAPI file (default asyncapi.yaml)")
+    contract.add_argument("--schemas", default="schemas", help="folder of the JSON Schemas (default schemas)")
+    contract.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file differs")
     sandbox = sub.add_parser("sandbox", help="serve a local Rakuten web-services sandbox")
     sandbox.add_argument("--port", type=int, default=8099)
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -199,6 +220,7 @@ COMMANDS: dict[str, Command] = {
     "worker": _worker,
     "scheduler": _scheduler,
     "demo": _demo,
+    "contract": _contract,
     "status": _runbook,
     "reverify": _runbook,
     "poll": _runbook,

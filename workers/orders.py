@@ -12,7 +12,14 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from connectors.rakuten import Credentials, RakutenAuthError, RakutenError, RakutenRateLimited, Sale
+from connectors.rakuten import (
+    Credentials,
+    RakutenAuthError,
+    RakutenError,
+    RakutenRateLimited,
+    Sale,
+    SalesAnswer,
+)
 from db import integrations, locks, orders, outbox, schedule
 from events import outbound
 from workers.context import Context
@@ -51,9 +58,10 @@ def import_orders(ctx: Context, integration_id: str) -> int | None:
         try:
             # new sales first, stored before anything else can fail: they lapse in two days
             for fetch in (_new_sales, _current_sales):
-                sales = fetch(ctx, creds)
-                seen += len(sales)
-                imported += store_sales(ctx, current, sales)
+                # read as it arrives, stored a chunk at a time: memory holds one chunk
+                for batch in fetch(ctx, creds).batches(CHUNK):
+                    seen += len(batch.sales)
+                    imported += store_sales(ctx, current, batch.sales)
         except RakutenAuthError:
             refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
             return None
@@ -71,11 +79,11 @@ def import_orders(ctx: Context, integration_id: str) -> int | None:
         return imported
 
 
-def _new_sales(ctx: Context, creds: Credentials) -> list[Sale]:
+def _new_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
     return ctx.rakuten.get_new_sales(creds)
 
 
-def _current_sales(ctx: Context, creds: Credentials) -> list[Sale]:
+def _current_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
     """Sales accepted elsewhere (on the site, by another tool) within the lookback window."""
     lookback = ctx.settings.rakuten.rakuten_current_sales_lookback_days
     since = (datetime.now(UTC) - timedelta(days=lookback)).date()

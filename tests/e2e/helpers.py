@@ -34,6 +34,7 @@ from psycopg import sql
 from events.outbound import OUTBOUND_TYPES
 from events.topology import declare_exchange
 from tests import waiting
+from tests.contract_check import assert_conforms, assert_published_properties
 from tests.fixtures.services import with_database
 
 T = TypeVar("T")
@@ -248,7 +249,10 @@ class EventTap:
     def poll(self) -> list[dict[str, Any]]:
         """Fetch what has arrived; return every event seen so far."""
         while (got := self.channel.basic_get(self.queue, auto_ack=True))[0] is not None:
-            self.events.append(json.loads(got[2]))
+            event = json.loads(got[2])
+            self.events.append(event)
+            assert_conforms(event)
+            assert_published_properties(got[1], event)
         return self.events
 
     def wait_for(self, predicate: Callable[[dict[str, Any]], bool], what: str, *,

@@ -44,6 +44,7 @@ from connectors.rakuten.sandbox.model import Fault
 from events.outbound import OUTBOUND_TYPES, order_event_id
 from events.publisher import publish_events
 from events.topology import declare_exchange
+from tests.contract_check import assert_conforms
 from tests.e2e.helpers import (
     RunProcess,
     free_port,
@@ -198,6 +199,7 @@ class Tap:
                     text = body.decode()
                     self.deliveries.append(Delivery(properties.message_id, json.loads(text), text))
                     channel.basic_ack(method.delivery_tag)
+                    assert_conforms(self.deliveries[-1].event)
             except BROKER_ERRORS:
                 self._drop()
                 time.sleep(0.2)

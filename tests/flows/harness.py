@@ -25,6 +25,7 @@ from connectors.rakuten import RakutenClient
 from connectors.rakuten.sandbox import Sandbox
 from db.pool import open_pool
 from events.inbound import InboundEvent, parse_inbound
+from tests.contract_check import assert_conforms
 from workers import scheduler
 from workers.context import Context
 from workers.crypto import TokenCipher
@@ -64,7 +65,9 @@ def event(
         "time": (time_ or datetime.now(UTC)).isoformat(),
         "data": dict(data),
     }
-    return parse_inbound(json.dumps(body).encode(), "application/cloudevents+json")
+    parsed = parse_inbound(json.dumps(body).encode(), "application/cloudevents+json")
+    assert_conforms(body)  # what the ingress accepts, the published schema accepts too
+    return parsed
 
 
 def install(integration_id: str, account_id: str, login: str, token: str, **extra: Any) -> InboundEvent:
@@ -134,6 +137,8 @@ class World:
         with self.pool.connection() as conn:
             rows = conn.execute("SELECT body FROM outbox ORDER BY id").fetchall()
         bodies = [row[0] for row in rows]
+        for body in bodies:
+            assert_conforms(body)
         return [
             b
             for b in bodies

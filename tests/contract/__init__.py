@@ -1,0 +1,1 @@
+"""Tests of the contract files: AsyncAPI, JSON Schemas, alert rules and the dashboard."""

@@ -6,12 +6,13 @@ sandbox, with every retention set to a fraction of the run: N `stock.changed` at
 R per second over four merchants (one in a hundred published twice a moment
 later, as a redelivery), sales at the sandbox imported and accepted, one SKU in
 ten rejected by Rakuten (so `stock.sync_failed` events fill the outbox). The
-row counts of `inbox`, `outbox`, `stock_import_lines` and `stock_imports` are
-sampled every second; after a warm-up of 1.5 retention periods each must stay
-within ±10 % of its median. At the end: the ingress inserted exactly one inbox
-row per distinct event (PostgreSQL's `n_tup_ins`: redeliveries dropped, nothing
-lost), every SKU holds its newest quantity in the database and at the sandbox,
-and every sale is one order. Exit 1 when a check fails.
+row counts of `inbox`, `outbox` and `stock_import_lines` (and `stock_imports`,
+reported) are sampled every second; after a warm-up of two retention periods, each must hold
+one retention period's worth of the rows inserted into it, within ±10 % of its
+median ratio, for three and a half periods. At the end: the ingress inserted
+exactly one inbox row per distinct event (PostgreSQL's `n_tup_ins`: redeliveries
+dropped, nothing lost), every SKU holds its newest quantity in the database and
+at the sandbox, and every sale is one order. Exit 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ from events.publisher import publish_events  # noqa: E402
 
 log = logging.getLogger("bench.soak")
 
-WARMUP_PERIODS = 1.5  #: retention periods before the tables are expected flat
-MEASURED_PERIODS = 4.0  #: retention periods measured
+WARMUP_PERIODS = 2.0  #: retention periods before the tables are expected flat
+MEASURED_PERIODS = 3.5  #: retention periods measured
 TOLERANCE = 0.10  #: the largest deviation from the median allowed
+#: the tables judged flat; `stock_imports` (a row per file, about a hundred) is reported only
+JUDGED = ("inbox", "outbox", "stock_import_lines")
 EXCHANGE = "soak.events"
 SETTLE_S = 180.0  #: seconds the system may take to catch up once the load stops
 #: rows ever inserted into the inbox (an ON CONFLICT that inserts nothing does not count)
@@ -58,7 +61,7 @@ INBOX_INSERTS = "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'inbo
 class SoakParams:
     """The size of the soak."""
 
-    events: int = 600_000
+    events: int = 1_000_000
     rate: int = 3000  #: stock events per second
     shops: int = 4
     skus: int = 500  #: SKUs per merchant
@@ -225,10 +228,11 @@ def _print(result: dict[str, Any]) -> bool:
     for table, f in result["tables"].items():
         rows, held = f["rows"], f["per_period"]
         flat = held["worst"] <= TOLERANCE
-        ok &= flat
+        verdict = ("flat" if flat else "NOT FLAT") if table in JUDGED else "(reported only)"
+        ok &= flat or table not in JUDGED
         print(f"  {table:<19} {rows['min']:>9,.0f} {rows['median']:>8,.0f} {rows['max']:>8,.0f}   "
               f"{' ' * 24} {held['min']:.2f}  {held['median']:.2f}  {held['max']:.2f}  "
-              f"{held['worst'] * 100:4.1f}%  {'flat' if flat else 'NOT FLAT'}")
+              f"{held['worst'] * 100:4.1f}%  {verdict}")
     for check, passed in result["checks"].items():
         ok &= passed
         print(f"  {'ok  ' if passed else 'FAIL'} {check}")

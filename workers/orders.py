@@ -4,6 +4,13 @@
 those accepted elsewhere: no date cursor decides what is new, the primary key
 (integration, purchase id) does. Each order is stored with its `order.imported`
 outbox row in one transaction.
+
+A sale of the answer that cannot be read holds back no other: it is skipped,
+logged with its purchase id and the field (never the value), counted, and reported
+with `order.import_failed` in the transaction of the sales read beside it. Its event
+id names the sale and the reason, so a sale that stays unreadable is reported once;
+it is tried again at every poll, since Rakuten keeps returning it, and imported as
+soon as it reads.
 """
 
 from __future__ import annotations
@@ -18,15 +25,17 @@ from connectors.rakuten import (
     RakutenError,
     RakutenRateLimited,
     Sale,
+    SaleFailure,
     SalesAnswer,
 )
-from db import integrations, locks, orders, outbox, schedule
-from events import outbound
+from db import integrations, leases, orders, outbox, schedule
+from events import outbound, outbound_orders
+from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
 from workers.metrics import METRICS
 from workers.order_mapping import AWAITING_ACCEPTANCE, order_row
-from workers.verification import INVALID_CREDENTIALS_DETAIL, refuse
+from workers.verification import confirm_credentials
 
 log = logging.getLogger(__name__)
 
@@ -36,47 +45,51 @@ CHUNK = 500
 MAX_POLL_BACKOFF_S = 900.0
 
 
-def import_orders(ctx: Context, integration_id: str) -> int | None:
+def import_orders(ctx: Context, integration_id: str, token: int) -> int | None:
     """Poll the integration's sales and store the new ones; return how many were new.
 
-    Returns None when the poll did not run (another worker holds it, the
-    integration is not verified) or failed; the next poll is scheduled either way.
+    `token` is the claim's fencing token: a stale one (the poll was claimed again,
+    or a copy of this message already started it) does nothing. Returns None
+    when the poll did not run (stale token, integration not verified) or failed;
+    the next poll is scheduled either way.
     """
-    with (
-        locks.exclusive(ctx.pool, "orders", integration_id) as mine,
-        log_context(integration_id=integration_id),
-    ):
-        if not mine:
-            log.debug("order poll already running elsewhere")
+    claim = Claim.of(ctx, leases.ORDERS, [integration_id], token)
+    with log_context(integration_id=integration_id):
+        if not claim.start():
             return None
         with ctx.pool.connection() as conn:
             current = integrations.get(conn, integration_id)
         if current is None or current.status != "verified":
             return None
-        creds = ctx.credentials(current)
-        seen = imported = 0
         try:
-            # new sales first, stored before anything else can fail: they lapse in two days
-            for fetch in (_new_sales, _current_sales):
-                # read as it arrives, stored a chunk at a time: memory holds one chunk
-                for batch in fetch(ctx, creds).batches(CHUNK):
-                    seen += len(batch.sales)
-                    imported += store_sales(ctx, current, batch.sales)
-        except RakutenAuthError:
-            refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
-            return None
+            with claim.kept():
+                seen, imported = _poll(ctx, current, claim)
         except RakutenError as exc:
-            _poll_failed(ctx, current, exc)
+            if isinstance(exc, RakutenAuthError):
+                confirm_credentials(ctx, current, "orders")
+            _poll_failed(ctx, current, claim, exc)
             return None
         with ctx.pool.connection() as conn:
-            schedule.finish_order_poll(
-                conn, integration_id, ok=True, next_in_s=ctx.settings.rakuten.rakuten_order_poll_interval_s
-            )
+            interval = ctx.settings.rakuten.rakuten_order_poll_interval_s
+            schedule.finish_order_poll(conn, integration_id, token, ok=True, next_in_s=interval)
         METRICS.order_polls.labels(outcome="ok").inc()
         # a poll that brings nothing new is routine: it is logged at DEBUG only
         log.log(logging.INFO if imported else logging.DEBUG,
                 "order poll: %d sale(s) seen, %d new order(s)", seen, imported)
         return imported
+
+
+def _poll(ctx: Context, current: integrations.Integration, claim: Claim) -> tuple[int, int]:
+    """Read and store the new sales, then the current ones; return (sales seen, new orders)."""
+    creds = ctx.credentials(current)
+    seen = imported = 0
+    # new sales first, stored before anything else can fail: they lapse in two days
+    for fetch in (_new_sales, _current_sales):
+        # read as it arrives, stored a chunk at a time: memory holds one chunk
+        for batch in fetch(ctx, creds).batches(CHUNK):
+            seen += len(batch.sales) + len(batch.failures)
+            imported += store_sales(ctx, current, batch.sales, failures=batch.failures, claim=claim)
+    return seen, imported
 
 
 def _new_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
@@ -90,11 +103,11 @@ def _current_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
     return ctx.rakuten.get_current_sales(creds, since=since)
 
 
-def _poll_failed(ctx: Context, current: integrations.Integration, exc: RakutenError) -> None:
+def _poll_failed(ctx: Context, current: integrations.Integration, claim: Claim, exc: RakutenError) -> None:
     interval = ctx.settings.rakuten.rakuten_order_poll_interval_s
     delay = min(interval * 2 ** min(current.orders_failures, 10), max(interval, MAX_POLL_BACKOFF_S))
     with ctx.pool.connection() as conn:
-        schedule.finish_order_poll(conn, current.integration_id, ok=False, next_in_s=delay)
+        schedule.finish_order_poll(conn, current.integration_id, claim.token, ok=False, next_in_s=delay)
     error = type(exc).__name__
     if isinstance(exc, RakutenRateLimited):
         METRICS.quota_hits.labels(operation="orders").inc()
@@ -103,12 +116,27 @@ def _poll_failed(ctx: Context, current: integrations.Integration, exc: RakutenEr
     log.warning("order poll failed (%s: %s); next poll in %.0fs", error, exc, delay)
 
 
-def store_sales(ctx: Context, current: integrations.Integration, sales: Sequence[Sale]) -> int:
-    """Store new orders with their outbox rows and record changes on known ones; return new count."""
+def store_sales(
+    ctx: Context,
+    current: integrations.Integration,
+    sales: Sequence[Sale],
+    *,
+    failures: Sequence[SaleFailure] = (),
+    claim: Claim | None = None,
+) -> int:
+    """Store new orders with their outbox rows and record changes on known ones; return new count.
+
+    `failures` (the sales of the same answer that could not be read) are reported in
+    the first transaction. With a `claim`, each transaction first checks that it
+    still holds the poll: a poll that lost its lease must not record an older view
+    of the items as a change.
+    """
     imported = 0
-    for start in range(0, len(sales), CHUNK):
+    for start in range(0, max(len(sales), 1 if failures else 0), CHUNK):
         rows = [order_row(s, auto_accept=current.auto_accept_orders) for s in sales[start : start + CHUNK]]
         with ctx.pool.connection() as conn, conn.transaction():
+            if claim is not None and not claim.holds(conn):
+                return imported
             inserted = orders.insert_new_orders(conn, current.integration_id, current.account_id, rows)
             outbox.add_events(
                 conn,
@@ -118,7 +146,8 @@ def store_sales(ctx: Context, current: integrations.Integration, sales: Sequence
                     )
                     for r in rows
                     if r.order_id in inserted
-                ],
+                ]
+                + (_unreadable(current, failures) if start == 0 else []),
             )
             changes = orders.record_item_changes(
                 conn,
@@ -129,8 +158,31 @@ def store_sales(ctx: Context, current: integrations.Integration, sales: Sequence
         imported += len(inserted)
         METRICS.orders_imported.inc(len(inserted))
         METRICS.order_changes.inc(changes)
-        if inserted:
+        if inserted or (failures and start == 0):
             ctx.dispatch.send("relay_outbox")
         if any(i.to_accept for r in rows if r.order_id in inserted for i in r.items):
             log.info("sale items to accept recorded")
     return imported
+
+
+def _unreadable(
+    current: integrations.Integration, failures: Sequence[SaleFailure]
+) -> list[dict[str, object]]:
+    """Log and count the sales that could not be read; return their `order.import_failed` events.
+
+    The outbox keeps one row per event id: a sale unreadable at every poll is
+    reported once, and again only if it fails another way.
+    """
+    for failure in failures:
+        log.warning("sale %r could not be read (%s): skipped, tried again at the next poll",
+                    failure.purchase_id, failure.detail)
+    METRICS.sales_unreadable.inc(len(failures))
+    return [
+        outbound_orders.order_import_failed(
+            integration_id=current.integration_id,
+            account_id=current.account_id,
+            order_id=failure.purchase_id,
+            detail=failure.detail,
+        )
+        for failure in failures
+    ]

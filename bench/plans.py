@@ -36,7 +36,7 @@ CLAIMS: Mapping[str, tuple[str, Mapping[str, object]]] = {
 SCRAPE_QUERIES: Mapping[str, tuple[str, Mapping[str, object]]] = {
     "count_by_status": (integrations.COUNT_BY_STATUS, {}),
     "outbox_backlog": (outbox.BACKLOG, {}),
-    "poll_lag": (schedule.POLL_LAG, {}),
+    "poll_lag": (schedule.POLL_LAG_SUMMARY, {"late_after_s": 900.0}),
 }
 
 

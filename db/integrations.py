@@ -28,12 +28,13 @@ class Integration:
     credentials_version: int
     verify_attempts: int
     orders_failures: int
+    last_event_time: datetime | None
 
 
 _COLUMNS = """
 integration_id, account_id, application_name, seller_id, token_encrypted, stock_sync_enabled,
 auto_accept_orders, status, status_detail, rakuten_seller_id, verified_at, credentials_version,
-verify_attempts, orders_failures
+verify_attempts, orders_failures, last_event_time
 """
 GET = f"SELECT {_COLUMNS} FROM integrations WHERE integration_id = %(id)s"
 GET_FOR_UPDATE = GET + " FOR UPDATE"
@@ -267,6 +268,17 @@ def record_unavailable(
         },
     ).fetchone()
     return int(row[0]) if row else None
+
+
+RECORD_EVENT_TIME = """
+UPDATE integrations SET last_event_time = greatest(last_event_time, %(time)s)
+WHERE integration_id = %(integration_id)s
+"""
+
+
+def record_event_time(conn: psycopg.Connection[Any], integration_id: str, time: datetime) -> None:
+    """Remember the `time` of an integration event applied (the newest one is kept)."""
+    conn.execute(RECORD_EVENT_TIME, {"integration_id": integration_id, "time": time})
 
 
 REQUEST_VERIFICATION = """

@@ -208,12 +208,20 @@ def finish_order_poll(
     return int(row[0]) if row else None
 
 
-POLL_LAG = """
-SELECT integration_id, extract(epoch FROM now() - coalesce(last_orders_poll_at, verified_at))
-FROM integrations WHERE status = 'verified'
+POLL_LAG_SUMMARY = """
+SELECT coalesce(max(lag), 0), count(*) FILTER (WHERE lag > %(late_after_s)s), count(*)
+FROM (SELECT extract(epoch FROM now() - coalesce(last_orders_poll_at, verified_at)) AS lag
+      FROM integrations WHERE status = 'verified') AS lags
 """
 
 
-def order_poll_lag(conn: psycopg.Connection[Any]) -> dict[str, float]:
-    """Seconds since each verified integration's last successful order poll."""
-    return {row[0]: float(row[1] or 0.0) for row in conn.execute(POLL_LAG)}
+def order_poll_lag_summary(conn: psycopg.Connection[Any], *, late_after_s: float) -> tuple[float, int, int]:
+    """Over the verified integrations: the largest poll lag (s), how many are late, how many there are.
+
+    The lag is the time since an integration's last successful order poll; one is
+    late when its lag passes `late_after_s`. One row whatever the number of
+    merchants, so a metric built on it has a fixed number of series.
+    """
+    row = conn.execute(POLL_LAG_SUMMARY, {"late_after_s": late_after_s}).fetchone()
+    assert row is not None
+    return float(row[0] or 0.0), int(row[1]), int(row[2])

@@ -19,15 +19,27 @@ class BootError(Exception):
     """Raised when a service the process needs does not answer at start."""
 
 
-def run_migrations(settings: Settings) -> list[str]:
-    """Apply pending migrations to DATABASE_URL; return the versions applied."""
+def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+    """Open one connection to DATABASE_URL, or raise `BootError` saying how to start PostgreSQL."""
     url = str(settings.database.database_url)
     try:
-        with psycopg.connect(url, connect_timeout=10) as conn:
-            return migrate(conn)
+        return psycopg.connect(url, connect_timeout=10, autocommit=autocommit)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BootError(f"cannot reach DATABASE_URL ({redact(url)}): {reason}; {SERVICES_HINT}") from None
+        raise _unreachable(url, exc) from None
+
+
+def _unreachable(url: str, exc: psycopg.OperationalError) -> BootError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return BootError(f"cannot reach DATABASE_URL ({redact(url)}): {reason}; {SERVICES_HINT}")
+
+
+def run_migrations(settings: Settings) -> list[str]:
+    """Apply pending migrations to DATABASE_URL; return the versions applied."""
+    with connect(settings) as conn:
+        try:
+            return migrate(conn)
+        except psycopg.OperationalError as exc:  # the server went away mid-way
+            raise _unreachable(str(settings.database.database_url), exc) from None
 
 
 def open_database(settings: Settings, *, max_size: int = 8, name: str = "rakuten") -> ConnectionPool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import multiprocessing
+import os
 import sys
-import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from workers.settings import Settings, SettingsError, load_settings
 
@@ -40,14 +42,14 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from workers.boot import run_migrations
-    from workers.observability.health import scheduler_progress
     from workers.observability.multiprocess import child_environment
-    from workers.processes import stop_on_signals
+    from workers.processes import scheduler_id, stop_on_signals
     from workers.supervisor import Supervisor, part
 
     settings.require_token_key()
     stop = stop_on_signals()
     run_migrations(settings)
+    heartbeat = scheduler_id()  # made here, inherited by the scheduler child
     supervisor = Supervisor(
         [
             part("ingress"),
@@ -56,27 +58,30 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         ],
         child_environment(),
     )
-    started = time.time()
-
-    def progress() -> str | None:
-        if not supervisor.all_alive():
-            return "a part is restarting"
-        return scheduler_progress(started)
-
-    _serve_observability(settings, progress, with_ingress=True)
+    _serve_observability(
+        settings,
+        lambda: None if supervisor.all_alive() else "a part is restarting",
+        with_ingress=True,
+        scheduler=heartbeat,
+    )
     return supervisor.run(stop)
 
 
 def _serve_observability(
-    settings: Settings, progress: Callable[[], str | None], *, with_ingress: bool = False
+    settings: Settings,
+    progress: Callable[[], str | None],
+    *,
+    with_ingress: bool = False,
+    scheduler: str | None = None,
 ) -> None:
+    """Serve /metrics and /healthz unless a leader does; `scheduler` is the heartbeat to watch."""
     from workers.observability.health import Health
     from workers.observability.multiprocess import is_child
     from workers.observability.server import serve
 
     if not is_child():
         inbox = settings.broker.events_queue if with_ingress else None
-        serve(settings, Health(settings, progress=progress, inbox_queue=inbox))
+        serve(settings, Health(settings, progress=progress, inbox_queue=inbox, scheduler_id=scheduler))
 
 
 def _ingress(settings: Settings, args: argparse.Namespace) -> int:
@@ -116,12 +121,10 @@ def _worker_group(settings: Settings, args: argparse.Namespace, queues: list[str
 
 
 def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
-    from workers.observability.health import scheduler_progress
-    from workers.processes import run_scheduler_process
+    from workers.processes import run_scheduler_process, scheduler_id
 
     settings.require_token_key()
-    started = time.time()
-    _serve_observability(settings, lambda: scheduler_progress(started))
+    _serve_observability(settings, lambda: None, scheduler=scheduler_id())
     return run_scheduler_process(settings)
 
 
@@ -129,6 +132,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from workers.demo import run_demo
 
     return run_demo(settings, args)
+
+
+def _rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.key_rotation import rotate_key
+
+    return rotate_key(settings, args)
 
 
 def _contract(settings: Settings, args: argparse.Namespace) -> int:
@@ -154,6 +163,13 @@ def _runbook(settings: Settings, args: argparse.Namespace) -> int:
     return runbook.COMMANDS[args.command](settings, args)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rakuten-worker",
@@ -162,6 +178,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("migrate", help="create or upgrade the database schema (safe to run twice)")
     sub.add_parser("genkey", help="print a new TOKEN_ENCRYPTION_KEY")
+    rotate = sub.add_parser("rotate-key", help="re-encrypt every stored token with the first key")
+    rotate.add_argument("--batch", type=_positive, default=100, help="tokens per transaction (default 100)")
     run = sub.add_parser("run", help="migrate, then run ingress, workers and scheduler, supervised")
     run.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
     sub.add_parser("ingress", help="consume inbound events from RabbitMQ")
@@ -195,6 +213,7 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Command] = {
     "migrate": _migrate,
     "genkey": _genkey,
+    "rotate-key": _rotate_key,
     "sandbox": _sandbox,
     "run": _run,
     "ingress": _ingress,
@@ -213,13 +232,28 @@ COMMANDS: dict[str, Command] = {
 LONG_RUNNING = {"run", "ingress", "worker", "scheduler"}
 
 
+def _json_requested() -> bool:
+    """Whether LOG_FORMAT asks for JSON, read directly (the settings did not load)."""
+    return os.environ.get("LOG_FORMAT", "").strip().lower() == "json"
+
+
+def _fatal(command: str, exc: Exception, *, json_lines: bool) -> None:
+    """Say why the command cannot run: one line, a JSON object for a service logging JSON."""
+    if command in LONG_RUNNING and json_lines:
+        entry = {"time": datetime.now(UTC).isoformat(), "level": "CRITICAL", "logger": "workers.cli",
+                 "process": command, "message": str(exc)}
+        print(json.dumps(entry), file=sys.stderr)
+    else:
+        print(f"rakuten-worker: {exc}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, load the settings once and run the command; return its exit code."""
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"rakuten-worker: {exc}", file=sys.stderr)
+        _fatal(args.command, exc, json_lines=_json_requested())
         return 2
     from workers.boot import BootError
     from workers.logs import setup_logging
@@ -235,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](settings, args)
     except (SettingsError, BootError) as exc:
-        print(f"rakuten-worker: {exc}", file=sys.stderr)
+        _fatal(args.command, exc, json_lines=settings.observability.log_format == "json")
         return 2
     except KeyboardInterrupt:
         return 130

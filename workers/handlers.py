@@ -135,7 +135,11 @@ class EventHandler:
                 raise IntegrationConflict(f"integration {data.integration_id} belongs to another account")
             if current is not None and current.status == "deleted":
                 log.info("ignoring %r: the integration was deleted", event.type)
-            elif isinstance(data, IntegrationDeleted):
+                return
+            if _superseded(current, event):
+                log.info("ignoring %r older than the integration's last change", event.type)
+                return
+            if isinstance(data, IntegrationDeleted):
                 if current is None:
                     # deleted before its install arrived (two ingresses can reorder them):
                     # the tombstone makes the late install change nothing
@@ -151,6 +155,7 @@ class EventHandler:
                 self._install(conn, data, followups)
             else:
                 self._update(conn, current, data, followups)
+            integrations.record_event_time(conn, data.integration_id, event.time)
 
     def _install(
         self, conn: psycopg.Connection[Any], data: IntegrationInstalled, followups: _Followups
@@ -220,6 +225,20 @@ class EventHandler:
             # the key changed: the stored token is lost, but a new one can replace it
             log.error("the stored token cannot be decrypted with TOKEN_ENCRYPTION_KEY")
             return None
+
+
+def _superseded(current: integrations.Integration | None, event: InboundEvent) -> bool:
+    """Whether a newer event already set the integration: latest wins.
+
+    A redelivery whose inbox id was pruned, or a late copy, must not undo a later
+    change. A deletion is final whatever its time (nothing revives a deleted one).
+    """
+    return (
+        current is not None
+        and current.last_event_time is not None
+        and not isinstance(event.data, IntegrationDeleted)
+        and event.time < current.last_event_time
+    )
 
 
 def _sends_credentials(data: IntegrationInstalled | IntegrationUpdated) -> bool:

@@ -43,6 +43,12 @@ class _Metrics:
         self.rakuten_failures = Counter(
             "rakuten_call_failures", "Failed Rakuten calls, by operation and error.", ["operation", "error"]
         )
+        self.rows_pruned = Counter(
+            "rakuten_rows_pruned", "Rows deleted once past their retention, by table.", ["table"]
+        )
+        self.integrations_erased = Counter(
+            "rakuten_integrations_erased", "Deleted integrations whose orders and buyers' data were erased."
+        )
         self.scheduler_tick = Gauge(
             "rakuten_scheduler_last_tick_timestamp_seconds",
             "When a scheduler last completed a tick (Unix time).",

@@ -73,7 +73,9 @@ def import_orders(ctx: Context, integration_id: str, token: int) -> int | None:
             interval = ctx.settings.rakuten.rakuten_order_poll_interval_s
             schedule.finish_order_poll(conn, integration_id, token, ok=True, next_in_s=interval)
         METRICS.order_polls.labels(outcome="ok").inc()
-        log.info("order poll: %d sale(s) seen, %d new order(s)", seen, imported)
+        # a poll that brings nothing new is routine: it is logged at DEBUG only
+        log.log(logging.INFO if imported else logging.DEBUG,
+                "order poll: %d sale(s) seen, %d new order(s)", seen, imported)
         return imported
 
 

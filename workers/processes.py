@@ -7,8 +7,11 @@ gracefully and closes them.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: seconds a worker waits for running actors at shutdown (orchestrators: allow more)
 WORKER_STOP_TIMEOUT_S = 30
+#: the environment variable naming the group's scheduler heartbeat (set by the leader)
+SCHEDULER_ID_ENV = "RAKUTEN_SCHEDULER_ID"
 
 
 def stop_on_signals() -> threading.Event:
@@ -123,11 +128,16 @@ def run_ingress(settings: Settings) -> int:
     return 0
 
 
+def scheduler_id() -> str:
+    """The id the group's scheduler writes its heartbeat under (made by the leader, inherited)."""
+    return os.environ.setdefault(SCHEDULER_ID_ENV, f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}")
+
+
 def run_scheduler_process(settings: Settings) -> int:
     """Claim and dispatch due work until stopped."""
     stop = stop_on_signals()
     broker, dispatch = _sending_broker(settings)
     with open_context(settings, dispatch, pool_size=2, name="rakuten-scheduler") as ctx:
-        run_scheduler(ctx, stop)
+        run_scheduler(ctx, stop, heartbeat_id=scheduler_id())
     broker.close()
     return 0

@@ -5,6 +5,7 @@ times in the database, never Dramatiq delays. Each claim leases the row for
 `WORK_LEASE_S` and raises its fencing token, which the message carries: any number
 of schedulers may run, work is not claimed again while its lease is live, and a
 lost message is sent again when its lease ends (the old one, if it turns up, is stale).
+Between ticks it prunes what is past its retention (`workers.retention`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from db import schedule, stock
+from db import heartbeats, schedule, stock
 from workers.context import Context
 from workers.handlers import is_transient
 from workers.metrics import METRICS
+from workers.retention import Pruner
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25  #: seconds between two looks at the due work
 BATCH = 200  #: rows claimed per kind of work and tick
 OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep relays it
+HEARTBEAT_EVERY_S = 2.0  #: seconds between two heartbeats written to PostgreSQL
 
 
 @dataclass
@@ -120,17 +123,29 @@ def sweep_outbox(ctx: Context) -> bool:
     return waiting
 
 
-def run_scheduler(ctx: Context, stop: threading.Event, *, tick_s: float = TICK_S) -> None:
-    """Tick until `stop` is set; a database or broker outage is waited out, not fatal."""
+def run_scheduler(
+    ctx: Context, stop: threading.Event, *, tick_s: float = TICK_S, heartbeat_id: str | None = None
+) -> None:
+    """Tick until `stop` is set; a database or broker outage is waited out, not fatal.
+
+    With `heartbeat_id`, completed ticks are recorded in PostgreSQL under that id
+    (every `HEARTBEAT_EVERY_S`), for `/healthz`.
+    """
     log.info("scheduler started (tick %.2fs)", tick_s)
     backoff = tick_s
-    last_sweep = 0.0
+    last_sweep = last_beat = 0.0
+    pruner = Pruner(ctx.settings.retention)
     while not stop.is_set():
         try:
             tick(ctx)
             if time.monotonic() - last_sweep >= OUTBOX_SWEEP_S:
                 sweep_outbox(ctx)
                 last_sweep = time.monotonic()
+            pruner.maybe_run(ctx.pool)
+            if heartbeat_id and time.monotonic() - last_beat >= HEARTBEAT_EVERY_S:
+                with ctx.pool.connection() as conn:
+                    heartbeats.beat(conn, heartbeat_id)
+                last_beat = time.monotonic()
             METRICS.scheduler_tick.set(time.time())
             backoff = tick_s
         except Exception as exc:

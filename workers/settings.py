@@ -6,9 +6,10 @@ A missing or malformed value stops the process with one line naming the variable
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from pydantic import (
     AfterValidator,
     AnyUrl,
@@ -22,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.topology import dead_letter_queue
+from workers.redaction import redact
 
 PostgresUrl = Annotated[
     AnyUrl, UrlConstraints(allowed_schemes=["postgresql", "postgres"], host_required=True)
@@ -33,6 +35,13 @@ Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 class _Env(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # the database's and the broker's URLs carry passwords: a settings object
+        # printed in a log line or a traceback must not show them
+        for name, value in super().__repr_args__():
+            urlish = isinstance(value, AnyUrl) or (isinstance(value, str) and "://" in value)
+            yield name, (redact(str(value)) if urlish else value)
 
 
 class DatabaseSettings(_Env):
@@ -90,19 +99,59 @@ class ReliabilitySettings(_Env):
     work_lease_s: Seconds = 60.0
 
 
-def _fernet_key(value: SecretStr | None) -> SecretStr | None:
+def _split_keys(value: SecretStr) -> list[str]:
+    return [key.strip() for key in value.get_secret_value().split(",")]
+
+
+def _fernet_keys(value: SecretStr | None) -> SecretStr | None:
     if value is not None:
-        try:
-            Fernet(value.get_secret_value().encode())
-        except (ValueError, TypeError):
-            raise ValueError("not a Fernet key (rakuten-worker genkey prints one)") from None
+        keys = _split_keys(value)
+        for position, key in enumerate(keys, start=1):
+            where = f"key {position} of {len(keys)}" if len(keys) > 1 else "the key"
+            if not key:
+                raise ValueError(f"{where} is empty")
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError):
+                raise ValueError(f"{where} is not a Fernet key (rakuten-worker genkey prints one)") from None
     return value
 
 
 class SecuritySettings(_Env):
-    """The key that encrypts Rakuten tokens at rest."""
+    """The keys that encrypt Rakuten tokens at rest: the first encrypts, every one decrypts.
 
-    token_encryption_key: Annotated[SecretStr | None, AfterValidator(_fernet_key)] = None
+    Several comma-separated keys let an operator rotate without downtime: put the
+    new key first and keep the old one after it until `rakuten-worker rotate-key`
+    has re-encrypted every stored token.
+    """
+
+    token_encryption_key: Annotated[SecretStr | None, AfterValidator(_fernet_keys)] = None
+
+
+class RetentionSettings(_Env):
+    """How long rows are kept before the scheduler prunes them (DESIGN invariant 11)."""
+
+    #: seconds an inbound event id is remembered to drop its redeliveries
+    inbox_retention_s: Seconds = 604800.0
+    #: seconds a published outbound event is kept
+    outbox_retention_s: Seconds = 604800.0
+    #: seconds after `integration.deleted` before its orders and buyers' data are erased
+    erase_deleted_after_s: Seconds = 2592000.0
+    #: seconds the lines of a stock file are kept once its report is final
+    stock_import_retention_s: Seconds = 604800.0
+    #: seconds a change seen on a known order is kept
+    order_change_retention_s: Seconds = 2592000.0
+
+    @property
+    def shortest_s(self) -> float:
+        """The shortest of the retentions (the pruning rhythm follows it)."""
+        return min(
+            self.inbox_retention_s,
+            self.outbox_retention_s,
+            self.erase_deleted_after_s,
+            self.stock_import_retention_s,
+            self.order_change_retention_s,
+        )
 
 
 class ObservabilitySettings(_Env):
@@ -134,16 +183,20 @@ class Settings(BaseModel):
     rakuten: RakutenSettings
     reliability: ReliabilitySettings
     security: SecuritySettings
+    retention: RetentionSettings
     observability: ObservabilitySettings
 
-    def require_token_key(self) -> Fernet:
-        """Return the Fernet of `TOKEN_ENCRYPTION_KEY`, or raise `SettingsError` when unset."""
+    def require_token_key(self) -> MultiFernet:
+        """Return the keys of `TOKEN_ENCRYPTION_KEY` (the first encrypts, all decrypt).
+
+        Raises `SettingsError` when the variable is unset.
+        """
         key = self.security.token_encryption_key
         if key is None:
             raise SettingsError(
                 "TOKEN_ENCRYPTION_KEY is required: set it to a Fernet key (rakuten-worker genkey prints one)"
             )
-        return Fernet(key.get_secret_value().encode())
+        return MultiFernet([Fernet(k.encode()) for k in _split_keys(key)])
 
 
 class SettingsError(Exception):
@@ -156,6 +209,7 @@ _GROUPS: dict[str, type[_Env]] = {
     "rakuten": RakutenSettings,
     "reliability": ReliabilitySettings,
     "security": SecuritySettings,
+    "retention": RetentionSettings,
     "observability": ObservabilitySettings,
 }
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from workers.observability.compaction import compact
 from workers.observability.multiprocess import forget_process
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Supervisor:
         if code is None:
             return
         forget_process(child.process.pid)
+        compact()  # its counters go on counting in the archives; its files go
         if now - child.started_at >= STABLE_AFTER_S:
             child.backoff_s = RESTART_BACKOFF_S
         log.error("%s exited with code %d; restarting in %.1fs", child.name, code, child.backoff_s)

@@ -240,7 +240,8 @@ class RakutenClient(OrderLifecycleCalls):
                 action, creds.login, time.monotonic() - started, type(exc).__name__,
             )
             raise
-        logger.info(
+        # DEBUG: every poll makes calls, and an idle service must stay quiet at INFO
+        logger.debug(
             "rakuten %r for %r: HTTP %r, %r bytes in %.3fs",
             action, creds.login, answer.status, answer.size, time.monotonic() - started,
         )

@@ -83,6 +83,6 @@ def test_the_readme_alerts_are_all_in_the_rules() -> None:
     expressions = " ".join(rule["expr"] for rule in alerts())
 
     for metric in ("rakuten_events_dead_lettered_total", "rakuten_outbox_oldest_age_seconds",
-                   "rakuten_order_poll_lag_seconds", "rakuten_quota_hits_total", "rakuten_integrations",
+                   "rakuten_order_poll_lag_max_seconds", "rakuten_quota_hits_total", "rakuten_integrations",
                    "rakuten_scheduler_last_tick_timestamp_seconds", "dramatiq_message_errors_total"):
         assert metric in expressions

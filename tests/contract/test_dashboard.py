@@ -36,7 +36,7 @@ def test_the_dashboard_covers_what_operators_watch() -> None:
 
     for metric in ("rakuten_events_consumed_total", "rakuten_events_published_total",
                    "rakuten_events_dead_lettered_total", "rakuten_outbox_backlog",
-                   "rakuten_outbox_oldest_age_seconds", "rakuten_order_poll_lag_seconds",
+                   "rakuten_outbox_oldest_age_seconds", "rakuten_order_poll_lag_max_seconds",
                    "rakuten_stock_files_sent_total", "rakuten_stock_skus_rejected_total",
                    "rakuten_quota_hits_total", "rakuten_call_failures_total", "dramatiq_messages_inprogress",
                    "dramatiq_message_errors_total"):

@@ -1,7 +1,8 @@
 """`/metrics` and `/healthz` while processes write their samples: every request gets an answer.
 
 prometheus_client creates a samples file empty, then grows it; a scrape or a
-health check that reads it meanwhile must skip it, not crash the request.
+health check that reads it meanwhile must skip it, not crash the request, and
+whatever happens the log stays one JSON object per line.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pytest
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from tests.e2e.helpers import free_port
-from workers.observability.health import Health, scheduler_progress
+from workers.logs import setup_logging
+from workers.observability.health import Health
 from workers.observability.server import serve
 from workers.settings import load_settings
 
@@ -50,6 +52,7 @@ def metrics_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def test_metrics_and_healthz_answer_every_request_while_samples_files_are_empty_or_truncated(
     metrics_folder: Path, database_url: str, rabbitmq_url: str, capfd: pytest.CaptureFixture[str],
+    restored_logging: None,
 ) -> None:
     live, gone = os.getpid(), dead_pid()
     write_tick(metrics_folder, live, time.time())
@@ -57,8 +60,9 @@ def test_metrics_and_healthz_answer_every_request_while_samples_files_are_empty_
     (metrics_folder / f"histogram_{live}.db").write_bytes((4096).to_bytes(4, "little") + b"\0" * 12)
     (metrics_folder / f"counter_{gone}.db").write_bytes(b"\x01")  # left half-written by a dead process
     settings = load_settings(database_url=database_url, rabbitmq_url=rabbitmq_url, metrics_port=free_port())
-    started = time.time()
-    server = serve(settings, Health(settings, progress=lambda: scheduler_progress(started)))
+    setup_logging(fmt="json", level="DEBUG")
+    health = Health(settings)
+    server = serve(settings, health, cache_s=0)  # every request reads the files anew
     assert server is not None
     stop = threading.Event()
 
@@ -85,6 +89,7 @@ def test_metrics_and_healthz_answer_every_request_while_samples_files_are_empty_
         churner.join()
         server.shutdown()
         server.server_close()
+        health.close()
 
     assert {path for path, _, _ in answers} == {"/metrics", "/healthz"}
     failed = {(path, status, body[:200]) for path, status, body in answers if status != 200}
@@ -94,4 +99,7 @@ def test_metrics_and_healthz_answer_every_request_while_samples_files_are_empty_
     assert all(json.loads(body)["healthy"] for path, _, body in answers if path == "/healthz")
     assert not (metrics_folder / f"counter_{gone}.db").exists(), "a dead process's unreadable file is removed"
     assert (metrics_folder / f"counter_{live}.db").exists(), "a live process's file is only skipped"
-    assert "Traceback" not in capfd.readouterr().err
+    log = capfd.readouterr().err
+    assert "metrics: removing" in log, "the removal is logged"
+    assert all(isinstance(json.loads(line), dict) for line in log.splitlines() if line.strip()), (
+        "one JSON object per line")

@@ -102,6 +102,34 @@ def test_a_bad_key_is_not_echoed_in_the_error(monkeypatch: pytest.MonkeyPatch) -
     assert "secret-but-wrong-value" not in str(caught.value)
 
 
+def test_several_keys_encrypt_with_the_first_and_decrypt_with_any() -> None:
+    new, old = Fernet.generate_key(), Fernet.generate_key()
+    keys = load_settings(token_encryption_key=f" {new.decode()} ,{old.decode()}").require_token_key()
+    assert keys.decrypt(Fernet(old).encrypt(b"written before")) == b"written before"
+    assert Fernet(new).decrypt(keys.encrypt(b"written now")) == b"written now"
+
+
+@pytest.mark.parametrize(("value", "says"), [("{key},", "key 2 of 2 is empty"),
+                                              ("{key},not-a-key", "key 2 of 2 is not a Fernet key")])
+def test_a_bad_key_in_the_list_is_named_by_position_without_its_value(value: str, says: str) -> None:
+    key = Fernet.generate_key().decode()
+    with pytest.raises(SettingsError) as caught:
+        load_settings(token_encryption_key=value.format(key=key))
+    assert "TOKEN_ENCRYPTION_KEY" in str(caught.value) and says in str(caught.value)
+    assert key not in str(caught.value) and "not-a-key" not in str(caught.value)
+
+
+def test_the_settings_repr_never_shows_the_database_or_broker_password() -> None:
+    s = load_settings(database_url="postgresql://app:db-s3cret@db.example:5432/rakuten",
+                      rabbitmq_url="amqp://app:mq-s3cret@mq.example:5672/prod",
+                      token_encryption_key=Fernet.generate_key().decode())
+    for text in (repr(s), str(s), repr(s.database), str(s.broker), f"{s!r}"):
+        assert "db-s3cret" not in text and "mq-s3cret" not in text
+    assert "postgresql://app:***@db.example:5432/rakuten" in repr(s)
+    assert "amqp://app:***@mq.example:5672/prod" in repr(s)
+    assert str(s.database.database_url).endswith("db-s3cret@db.example:5432/rakuten"), "still usable"
+
+
 def test_commands_that_need_the_key_say_so_when_it_is_missing() -> None:
     with pytest.raises(SettingsError, match="TOKEN_ENCRYPTION_KEY"):
         load_settings().require_token_key()

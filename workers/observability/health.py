@@ -1,20 +1,28 @@
-"""`/healthz`'s checks: PostgreSQL and RabbitMQ answer, the ingress consumes, work progresses."""
+"""`/healthz`'s checks: PostgreSQL and RabbitMQ answer, the ingress consumes, work progresses.
+
+A check uses the kept probe connections (`probes`), never a new connection per
+request. The scheduler's progress is its heartbeat in PostgreSQL (read in the
+same query as the database check), not the metrics samples; what only the
+supervisor knows (a child restarting) comes from `progress`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pika
 import psycopg
 
-from workers.observability.multiprocess import SamplesCollector
+from db import heartbeats
+from workers.observability.probes import BROKER_ERRORS, ProbeBroker, ProbeDatabase
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: seconds without a scheduler tick after which the group is not healthy
+#: seconds without a scheduler tick after which the group is not healthy (also its start-up grace)
 SCHEDULER_STALE_S = 30.0
 
 
@@ -23,14 +31,24 @@ class Health:
 
     With `inbox_queue`, the group runs an ingress: it is healthy only once the
     queue exists and has a consumer (before that, published events would be lost).
+    With `scheduler_id`, it runs a scheduler, whose heartbeat must be recent.
     """
 
     def __init__(
-        self, settings: Settings, *, progress: Callable[[], str | None], inbox_queue: str | None = None
+        self,
+        settings: Settings,
+        *,
+        progress: Callable[[], str | None] = lambda: None,
+        inbox_queue: str | None = None,
+        scheduler_id: str | None = None,
+        database: ProbeDatabase | None = None,
     ) -> None:
-        self.settings = settings
         self.progress = progress
         self.inbox_queue = inbox_queue
+        self.scheduler_id = scheduler_id
+        self.started = time.monotonic()
+        self.database = database or ProbeDatabase(str(settings.database.database_url))
+        self.broker = ProbeBroker(str(settings.broker.rabbitmq_url))
         # pika logs every refused connection at ERROR with a traceback; the problem
         # is reported by /healthz itself
         logging.getLogger("pika").setLevel(logging.CRITICAL)
@@ -39,60 +57,57 @@ class Health:
         """Return a problem per failing check (empty when healthy)."""
         problems: dict[str, str] = {}
         try:
-            with psycopg.connect(str(self.settings.database.database_url), connect_timeout=3) as conn:
-                conn.execute("SELECT 1")
+            age = self.database.run(self._heartbeat_age)
         except psycopg.Error as exc:
             problems["database"] = f"unreachable ({type(exc).__name__})"
+        else:
+            stalled = self._scheduler_problem(age)
+            if stalled:
+                problems["progress"] = stalled
         problems.update(self._check_broker())
         try:
-            stalled = self.progress()
-        except Exception as exc:  # e.g. the shared samples cannot be read: say so, do not crash
+            restarting = self.progress()
+        except Exception as exc:  # a check that cannot be made is a problem, not a crash
             log.warning("health: progress cannot be checked (%s)", type(exc).__name__)
-            stalled = f"cannot be checked ({type(exc).__name__})"
-        if stalled:
-            problems["progress"] = stalled
+            restarting = f"cannot be checked ({type(exc).__name__})"
+        if restarting:
+            problems["progress"] = restarting
         return problems
 
+    def _heartbeat_age(self, conn: psycopg.Connection[Any]) -> float | None:
+        if self.scheduler_id is None:
+            conn.execute("SELECT 1")
+            return None
+        return heartbeats.age_s(conn, self.scheduler_id)
+
+    def _scheduler_problem(self, age: float | None) -> str | None:
+        if self.scheduler_id is None:
+            return None
+        if age is None:
+            waited = time.monotonic() - self.started
+            return None if waited < SCHEDULER_STALE_S else "the scheduler has not ticked"
+        if age > SCHEDULER_STALE_S:
+            return f"the scheduler last ticked {age:.0f}s ago"
+        return None
+
     def _check_broker(self) -> dict[str, str]:
-        params = pika.URLParameters(str(self.settings.broker.rabbitmq_url))
-        params.socket_timeout = params.blocked_connection_timeout = 3
-        params.connection_attempts = 1
         try:
-            connection = pika.BlockingConnection(params)
-        except Exception as exc:  # pika raises many unrelated classes
+            return self.broker.run(self._inbox_problem)
+        except BROKER_ERRORS as exc:
             return {"broker": f"unreachable ({type(exc).__name__})"}
-        try:
-            if self.inbox_queue is None:
-                return {}
-            try:
-                declared = connection.channel().queue_declare(self.inbox_queue, passive=True)
-            except pika.exceptions.ChannelClosedByBroker:
-                return {"ingress": f"queue {self.inbox_queue!r} is not declared yet"}
-            if declared.method.consumer_count < 1:
-                return {"ingress": f"no consumer on queue {self.inbox_queue!r}"}
+
+    def _inbox_problem(self, channel: Any) -> dict[str, str]:
+        if self.inbox_queue is None:
             return {}
-        finally:
-            if connection.is_open:
-                connection.close()
+        try:
+            declared = channel.queue_declare(self.inbox_queue, passive=True)
+        except pika.exceptions.ChannelClosedByBroker:
+            return {"ingress": f"queue {self.inbox_queue!r} is not declared yet"}
+        if declared.method.consumer_count < 1:
+            return {"ingress": f"no consumer on queue {self.inbox_queue!r}"}
+        return {}
 
-
-def last_scheduler_tick() -> float | None:
-    """Return the latest scheduler tick of the group (Unix time), from the shared samples."""
-    values = [
-        sample.value
-        for metric in SamplesCollector().collect()
-        if metric.name == "rakuten_scheduler_last_tick_timestamp_seconds"
-        for sample in metric.samples
-    ]
-    return max(values) if values else None
-
-
-def scheduler_progress(started_at: float) -> str | None:
-    """Report a stalled scheduler: no tick for a while (after a start-up grace period)."""
-    tick = last_scheduler_tick()
-    now = time.time()
-    if tick is None:
-        return None if now - started_at < SCHEDULER_STALE_S else "the scheduler has not ticked"
-    if now - tick > SCHEDULER_STALE_S:
-        return f"the scheduler last ticked {now - tick:.0f}s ago"
-    return None
+    def close(self) -> None:
+        """Close the probe connections."""
+        self.database.close()
+        self.broker.close()

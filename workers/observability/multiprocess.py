@@ -9,6 +9,7 @@ scrape or a health check never fails on a file a process is still writing.
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import json
 import logging
@@ -16,13 +17,15 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CHILD_ENV = "RAKUTEN_METRICS_CHILD"  #: set in children: the leader serves their metrics
+LOCK_FILE = ".lock"  #: in the folder: readers share it, compaction holds it alone
 #: what reading a half-written or damaged samples file raises in prometheus_client
 _UNREADABLE = (struct.error, RuntimeError, ValueError, UnicodeDecodeError, OSError)
 
@@ -83,9 +86,21 @@ class SamplesCollector:
         """Merge every readable file of the folder, as prometheus_client's own collector does."""
         from prometheus_client.multiprocess import MultiProcessCollector
 
-        readable = [path for path in glob.glob(os.path.join(self.folder, "*.db")) if _readable(path)]
-        merged: Iterable[Any] = MultiProcessCollector.merge(readable, accumulate=True)  # type: ignore[no-untyped-call]
+        with folder_lock(self.folder, exclusive=False):  # compaction moves values between files
+            readable = [path for path in glob.glob(os.path.join(self.folder, "*.db")) if _readable(path)]
+            merged: list[Any] = list(MultiProcessCollector.merge(readable, accumulate=True))  # type: ignore[no-untyped-call]
         return merged
+
+
+@contextmanager
+def folder_lock(folder: str, *, exclusive: bool) -> Iterator[None]:
+    """Hold the folder's lock: shared to read the samples, exclusive to move them (compaction)."""
+    fd = os.open(os.path.join(folder, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _readable(path: str) -> bool:
@@ -99,16 +114,16 @@ def _readable(path: str) -> bool:
     except FileNotFoundError:
         return False  # removed meanwhile (a live gauge of a process marked dead)
     except _UNREADABLE as exc:
-        if not _process_alive(path):
+        if not process_alive(path):
             log.info("metrics: removing %r, unreadable (%s) and its process is gone",
                      os.path.basename(path), type(exc).__name__)
-            _remove(path)
+            remove(path)
         else:
             log.debug("metrics: skipping %r, unreadable (%s)", os.path.basename(path), type(exc).__name__)
         return False
 
 
-def _process_alive(path: str) -> bool:
+def process_alive(path: str) -> bool:
     """Whether the process that writes `path` (`<type>[_<mode>]_<pid>.db`) still runs."""
     try:
         pid = int(os.path.basename(path)[: -len(".db")].rsplit("_", 1)[1])
@@ -123,7 +138,7 @@ def _process_alive(path: str) -> bool:
     return True
 
 
-def _remove(path: str) -> None:
+def remove(path: str) -> None:
     try:
         os.remove(path)
     except FileNotFoundError:

@@ -2,7 +2,11 @@
 
 Every request gets a status code: a scrape or a check that fails answers 500
 with the reason, and whatever else goes wrong in a request is logged through
-`logging`, never printed to stderr.
+`logging`, never printed to stderr. A probe is cheap and bounded whatever comes
+in: each answer is computed at most once a second and shared by the requests of
+that second, the checks use kept connections (`probes`), a request that sends
+nothing is dropped after `REQUEST_TIMEOUT_S`, and at most `MAX_HANDLERS` requests
+are served at once (more get 503 at once, without a thread).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import json
 import logging
 import socket
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,17 +28,75 @@ from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
+CACHE_S = 1.0  #: seconds an answer is served again before it is computed anew
+REQUEST_TIMEOUT_S = 5.0  #: seconds a client may take to send its request
+MAX_HANDLERS = 8  #: requests served at once
+BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n" \
+       b"Connection: close\r\n\r\nbusy\n"
+
+Answer = tuple[int, bytes, str]  #: status, body, content type
+
+
+class Cached:
+    """Computes an answer at most once per `CACHE_S`; concurrent callers wait for one computation."""
+
+    def __init__(self, compute: Callable[[], Answer], *, ttl_s: float = CACHE_S) -> None:
+        self.compute = compute
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._answer: Answer | None = None
+        self._at = 0.0
+
+    def get(self) -> Answer:
+        """The last answer if fresh, else a new one (computed once for everyone waiting)."""
+        with self._lock:
+            if self._answer is None or time.monotonic() - self._at >= self.ttl_s:
+                self._answer = self.compute()
+                self._at = time.monotonic()
+            return self._answer
+
 
 class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of probes beyond it waits on
+    # TCP retransmissions (seconds) before it is even accepted; busy answers are quick
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_HANDLERS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            # every handler is busy: say so at once rather than queue a thread per request
+            try:
+                request.settimeout(1.0)
+                request.sendall(BUSY)
+            except OSError:
+                pass  # the client is gone already
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
     def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
         # http.server prints the traceback to stderr: every output line goes through logging
         log.warning("metrics: a request from %r failed", client_address, exc_info=True)
 
 
-def serve(settings: Settings, health: Health) -> ThreadingHTTPServer | None:
+def serve(settings: Settings, health: Health, *, cache_s: float = CACHE_S) -> ThreadingHTTPServer | None:
     """Serve `/metrics` and `/healthz` in a daemon thread; None when METRICS_PORT is 0.
 
-    Raises `BootError` when the port cannot be bound (e.g. already in use).
+    Answers are computed at most once per `cache_s`. Raises `BootError` when the
+    port cannot be bound (e.g. already in use).
     """
     obs = settings.observability
     if obs.metrics_port == 0:
@@ -41,18 +105,30 @@ def serve(settings: Settings, health: Health) -> ThreadingHTTPServer | None:
 
     registry = CollectorRegistry()
     registry.register(SamplesCollector())
-    registry.register(DatabaseGauges(str(settings.database.database_url)))
+    registry.register(DatabaseGauges(
+        health.database, poll_interval_s=settings.rakuten.rakuten_order_poll_interval_s))
+
+    def metrics() -> Answer:
+        return 200, generate_latest(registry), "text/plain; version=0.0.4"
+
+    def healthz() -> Answer:
+        problems = health.check()
+        body = json.dumps({"healthy": not problems, "problems": problems}).encode()
+        return 503 if problems else 200, body, "application/json"
+
+    answers = {
+        "/metrics": Cached(metrics, ttl_s=cache_s),
+        "/healthz": Cached(healthz, ttl_s=cache_s),
+    }
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = REQUEST_TIMEOUT_S  # a client that sends nothing does not hold a handler
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = self.path.split("?")[0]
             try:
-                if path == "/metrics":
-                    self._answer(200, generate_latest(registry), "text/plain; version=0.0.4")
-                elif path == "/healthz":
-                    problems = health.check()
-                    body = json.dumps({"healthy": not problems, "problems": problems}).encode()
-                    self._answer(503 if problems else 200, body, "application/json")
+                if path in answers:
+                    self._answer(*answers[path].get())
                 else:
                     self._answer(404, b"not found\n", "text/plain")
             except Exception as exc:

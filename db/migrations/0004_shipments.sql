@@ -53,6 +53,8 @@ CREATE INDEX shipment_items_due_idx ON shipment_items (due_at) WHERE state = 'du
 CREATE INDEX shipment_items_waiting_idx ON shipment_items (integration_id, item_id)
     WHERE state = 'waiting';
 CREATE INDEX shipment_items_item_idx ON shipment_items (integration_id, item_id);
+CREATE INDEX shipment_items_file_due_idx ON shipment_items (integration_id, due_at)
+    WHERE state = 'due' AND via = 'file';
 
 -- The importitemshippingstatus file of an integration: one claim (fenced like a call)
 -- sends every due line of the integration in one file.

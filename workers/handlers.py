@@ -23,9 +23,12 @@ from events.inbound import (
     IntegrationUpdated,
     StockChanged,
 )
+from events.inbound_orders import OrderShipped
 from workers.context import Dispatcher
 from workers.crypto import TokenCipher, TokenDecryptError
 from workers.logs import log_context
+from workers.settings import RakutenSettings
+from workers.shipping.intake import apply_shipped
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 VERIFY_LEASE_S = 60.0
 #: seconds the database may take to answer the ingress's probe after a failure
 PROBE_TIMEOUT_S = 5.0
+DEFAULT_SHIPMENT_HOLD_S = RakutenSettings.model_fields["rakuten_shipment_hold_s"].default
 
 
 class IntegrationConflict(Exception):
@@ -56,6 +60,7 @@ REVERIFIED_STATUSES = frozenset({"invalid_credentials", "insufficient_rights", "
 class _Followups:
     #: (integration id, token) of the verifications claimed by the batch
     verify: list[tuple[str, int]] = field(default_factory=list)
+    relay: bool = False  #: events were written to the outbox
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -70,10 +75,19 @@ def is_transient(exc: BaseException) -> bool:
 class EventHandler:
     """Applies batches of inbound events; callable, as the ingress expects."""
 
-    def __init__(self, pool: ConnectionPool, cipher: TokenCipher, dispatch: Dispatcher) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        cipher: TokenCipher,
+        dispatch: Dispatcher,
+        *,
+        shipment_hold_s: float = DEFAULT_SHIPMENT_HOLD_S,
+    ) -> None:
         self.pool = pool
         self.cipher = cipher
         self.dispatch = dispatch
+        #: RAKUTEN_SHIPMENT_HOLD_S: how long a shipment waits for its items' acceptance
+        self.shipment_hold_s = shipment_hold_s
 
     def __call__(self, events: Sequence[InboundEvent]) -> None:
         """Apply `events` in one transaction, then send the verifications they call for."""
@@ -81,7 +95,10 @@ class EventHandler:
         with self.pool.connection() as conn, conn.transaction():
             fresh = _first_time(conn, events)
             for event in fresh:
-                if not isinstance(event.data, StockChanged):
+                if isinstance(event.data, OrderShipped):
+                    shipped = apply_shipped(conn, event, hold_s=self.shipment_hold_s)
+                    followups.relay = shipped or followups.relay
+                elif not isinstance(event.data, StockChanged):
                     self._apply_integration_event(conn, event, followups)
             stock.apply_changes(
                 conn,
@@ -94,6 +111,15 @@ class EventHandler:
                 ],
             )
         self._send_verifications(followups.verify)
+        if followups.relay:
+            self._send_relay()
+
+    def _send_relay(self) -> None:
+        """Have the outbox relayed now; when the broker is away, the scheduler's sweep will."""
+        try:
+            self.dispatch.send("relay_outbox")
+        except Exception as exc:
+            log.warning("could not send the outbox relay (%s); the sweep will", type(exc).__name__)
 
     def database_answers(self) -> bool:
         """Whether PostgreSQL answers at all (the ingress asks after a transient failure)."""

@@ -33,6 +33,11 @@ class _Metrics:
         self.stock_files_failed = Counter(
             "rakuten_stock_files_failed", "Stock files Rakuten refused as a whole."
         )
+        self.shipment_items = Counter(
+            "rakuten_shipment_items",
+            "Shipped items reported: confirmed, or the failure reason.",
+            ["outcome"],
+        )
         self.stock_skus_given_up = Counter(
             "rakuten_stock_skus_given_up",
             "SKU changes not sent again after files carrying them were refused too many times.",

@@ -111,7 +111,9 @@ def run_ingress(settings: Settings) -> int:
     stop = stop_on_signals()
     broker, dispatch = _sending_broker(settings)
     with open_context(settings, dispatch, pool_size=4, name="rakuten-ingress") as ctx:
-        handler = EventHandler(ctx.pool, ctx.cipher, ctx.dispatch)
+        handler = EventHandler(
+            ctx.pool, ctx.cipher, ctx.dispatch, shipment_hold_s=settings.rakuten.rakuten_shipment_hold_s
+        )
         ingress = Ingress(
             str(settings.broker.rabbitmq_url),
             settings.broker.events_exchange,

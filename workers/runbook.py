@@ -27,6 +27,7 @@ from events.errors import PublishFailed
 from events.ingress import CONNECTION_ERRORS
 from workers.boot import open_database
 from workers.settings import Settings
+from workers.shipping.status import print_shipments, shipments_report
 from workers.tasks import QUEUES
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -50,11 +51,12 @@ def _fail(message: str) -> int:
 
 
 def status(settings: Settings, args: argparse.Namespace) -> int:
-    """Print the integrations, the outbox backlog and the queue depths (`--json`: one object)."""
+    """Print the integrations, open shipments, the outbox backlog and the queue depths (`--json`)."""
     with _database(settings) as conn:
         rows = queries.integration_statuses(conn)
         by_status = integrations.count_by_status(conn)
         backlog, oldest = outbox.backlog(conn)
+        shipping = shipments_report(conn)
     broker = settings.broker
     names = [broker.events_queue, broker.dead_letter_queue]
     names += [name + suffix for name in QUEUES for suffix in ("", DRAMATIQ_DEAD_SUFFIX)]
@@ -68,6 +70,7 @@ def status(settings: Settings, args: argparse.Namespace) -> int:
         "integrations": [dataclasses.asdict(row) for row in rows],
         "integrations_by_status": dict(sorted(by_status.items())),
         "outbox": {"backlog": backlog, "oldest_age_s": oldest},
+        "shipments": shipping,
         "dead_letter_queue": broker.dead_letter_queue,
         "dead_letters": depths.get(broker.dead_letter_queue),
         "queues": depths,
@@ -108,6 +111,7 @@ def _print_status(rows: list[queries.IntegrationStatus], report: dict[str, Any])
         if row.stock_not_before:
             until = _time(row.stock_not_before)
             print(f"  {row.integration_id}: stock files held back (quota) until {until}")
+    print_shipments(report["shipments"], when=_time)
     box = report["outbox"]
     print(f"outbox: {box['backlog']} event(s) not yet published"
           + (f", oldest {_duration(box['oldest_age_s'])}" if box["oldest_age_s"] is not None else ""))

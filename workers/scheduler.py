@@ -13,14 +13,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from db import heartbeats, schedule, stock
+import psycopg
+
+from db import heartbeats, schedule, shipment_claims, stock
 from workers.context import Context
 from workers.handlers import is_transient
 from workers.metrics import METRICS
 from workers.retention import Pruner
+from workers.shipping import sweep
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,12 @@ TICK_S = 0.25  #: seconds between two looks at the due work
 BATCH = 200  #: rows claimed per kind of work and tick
 OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep relays it
 HEARTBEAT_EVERY_S = 2.0  #: seconds between two heartbeats written to PostgreSQL
+
+#: how unsent shipment claims are made due again (the other kinds: `schedule.release`)
+SHIPMENT_RELEASES: dict[str, Callable[[psycopg.Connection[Any], list[Any]], None]] = {
+    "ship": shipment_claims.release_calls,
+    "ship_file": shipment_claims.release_files,
+}
 
 
 @dataclass
@@ -40,6 +50,9 @@ class TickResult:
     stock_flushes: list[tuple[str, int]] = field(default_factory=list)
     reports: list[tuple[int, int]] = field(default_factory=list)  #: (import, token)
     accepts: list[tuple[str, str, int]] = field(default_factory=list)  #: (integration, item, token)
+    shipments: sweep.SweepResult = field(default_factory=sweep.SweepResult)
+    ship_calls: list[tuple[int, str, int]] = field(default_factory=list)  #: (shipment, item, token)
+    ship_files: list[tuple[str, int]] = field(default_factory=list)  #: (integration, token)
     outbox_swept: bool = False
 
 
@@ -80,6 +93,12 @@ def _claim(ctx: Context, result: TickResult) -> None:
             result.reports = schedule.claim_reports(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
             result.accepts = schedule.claim_accepts(conn, lease_s=lease_s, limit=BATCH)
+        # items accepted since their shipment arrived are claimed in the same tick
+        result.shipments = sweep.sweep(conn, limit=BATCH)
+        with conn.transaction():
+            result.ship_calls = shipment_claims.claim_calls(conn, lease_s=lease_s, limit=BATCH)
+        with conn.transaction():
+            result.ship_files = shipment_claims.claim_files(conn, lease_s=lease_s, limit=BATCH)
 
 
 def _dispatch(ctx: Context, result: TickResult) -> None:
@@ -91,6 +110,8 @@ def _dispatch(ctx: Context, result: TickResult) -> None:
         ("stock", "push_stock", list(result.stock_flushes)),
         ("report", "poll_import_report", list(result.reports)),
         ("accept", "accept_item", list(result.accepts)),
+        ("ship", "ship_item", list(result.ship_calls)),
+        ("ship_file", "ship_file", list(result.ship_files)),
     ]
     for position, (_, task, claimed) in enumerate(work):
         for index, item in enumerate(claimed):
@@ -101,6 +122,8 @@ def _dispatch(ctx: Context, result: TickResult) -> None:
                 unsent[0] = (unsent[0][0], claimed[index:])
                 _release(ctx, unsent)
                 raise
+    if result.shipments.events:  # outcome events the sweep wrote: published now, not at the next sweep
+        ctx.dispatch.send("relay_outbox")
 
 
 def _release(ctx: Context, unsent: list[tuple[str, list[Any]]]) -> None:
@@ -108,7 +131,11 @@ def _release(ctx: Context, unsent: list[tuple[str, list[Any]]]) -> None:
     try:
         with ctx.pool.connection() as conn:
             for kind, claimed in unsent:
-                schedule.release(conn, kind, claimed)
+                release = SHIPMENT_RELEASES.get(kind)
+                if release is not None:
+                    release(conn, claimed)
+                else:
+                    schedule.release(conn, kind, claimed)
     except Exception as exc:  # the database is away too: the leases will bring the work back
         log.warning("could not release unsent work (%s); it is due again when its lease ends",
                     type(exc).__name__)

@@ -74,6 +74,8 @@ class RakutenSettings(_Env):
     rakuten_reconcile_interval_s: Seconds = 86400.0
     #: Rakuten's numeric code of the country orders ship from (249: metropolitan France)
     rakuten_shipping_from_country: Annotated[int, Field(ge=1, le=999)] = 249
+    #: seconds a shipment waits for Rakuten's acceptance of its items (and retries Rakuten)
+    rakuten_shipment_hold_s: Seconds = 259200.0
     #: seconds before an HTTP call to Rakuten gives up
     rakuten_http_timeout_s: Seconds = 30.0
     #: seconds of the first retry after Rakuten failed; later retries grow from it

@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from workers import acceptance, orders, stock_sync, verification
 from workers.context import Context
 from workers.crypto import TokenDecryptError
+from workers.shipping.files import ship_file
+from workers.shipping.items import ship_item
 
 #: one Dramatiq queue per kind of work, so operators scale each on its own
 QUEUE_VERIFY = "rakuten.verify"
 QUEUE_ORDERS = "rakuten.orders"
 QUEUE_STOCK = "rakuten.stock"
 QUEUE_OUTBOX = "rakuten.outbox"
+QUEUE_SHIPPING = "rakuten.shipping"
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ TASKS = _registry(
     TaskSpec("accept_item", acceptance.accept_item, QUEUE_ORDERS, time_limit_s=120),
     TaskSpec("push_stock", stock_sync.push_stock, QUEUE_STOCK, time_limit_s=300),
     TaskSpec("poll_import_report", stock_sync.poll_import_report, QUEUE_STOCK, time_limit_s=120),
+    TaskSpec("ship_item", ship_item, QUEUE_SHIPPING, time_limit_s=120),
+    TaskSpec("ship_file", ship_file, QUEUE_SHIPPING, time_limit_s=300),
     TaskSpec("relay_outbox", relay_outbox, QUEUE_OUTBOX, time_limit_s=120),
 )
 

@@ -46,6 +46,10 @@ def test_demo_shows_every_step_then_removes_its_database_and_vhost(service_urls:
     assert "2 × WG-MUG-BLEU" in out, "two items of one SKU are shown as one line"
     assert "Hélène Lefèvre" in out and "Nîmes" in out, "Latin-1 names come through intact"
     assert "pickup point" in out
+    assert "Held: Rakuten has not accepted the sale yet, so its 2 items wait" in out
+    assert re.search(r"Rakuten took the shipment of items \d+, \d+ \(order\.shipment_confirmed, "
+                     r"carrier 'Colissimo'\)", out)
+    assert len(re.findall(r"on Rakuten: Colissimo 6A\d+ \(1 settrackingpackageinfos call\)", out)) == 2
     assert re.search(r"Rakuten received (1 stock file|\d+ stock files) for the 50 events", out)
     assert "Rakuten received the next file" in out
     assert len(re.findall(r'Import report of file \d+ read: "Traité"', out)) >= 2

@@ -183,7 +183,8 @@ def world(
     cipher = TokenCipher(loaded.require_token_key())
     ctx = Context(loaded, pool, cipher, client, dispatch)
     try:
-        yield World(ctx, EventHandler(pool, cipher, dispatch), dispatch, sandbox, pool)
+        handler = EventHandler(pool, cipher, dispatch, shipment_hold_s=loaded.rakuten.rakuten_shipment_hold_s)
+        yield World(ctx, handler, dispatch, sandbox, pool)
     finally:
         client.close()
         pool.close()

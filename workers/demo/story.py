@@ -1,7 +1,8 @@
-"""The demo's story, once the stage is set: install, orders, stock, health.
+"""The demo's story, once the stage is set: install, orders, a parcel shipped, stock, health.
 
-The demo plays the install service and the inventory service (it publishes their
-events) and watches what the worker publishes and what reaches the Rakuten sandbox.
+The demo plays the install service, the inventory service and the order service (it
+publishes their events) and watches what the worker publishes and what reaches the
+Rakuten sandbox.
 Every wait has a deadline; a missed one raises `DemoFailed` saying what was expected.
 """
 
@@ -15,6 +16,7 @@ import psycopg
 from events.outbound import INTEGRATION_VERIFICATION_FAILED, INTEGRATION_VERIFIED, ORDER_IMPORTED
 from workers.demo.console import DemoFailed
 from workers.demo.data import SALES, installed_event, order_lines
+from workers.demo.shipping import ship_parcel
 from workers.demo.stage import DEMO_INTERVALS, Stage
 from workers.demo.stock import push_stock
 from workers.demo.worker import http_get
@@ -29,6 +31,7 @@ def play(stage: Stage) -> None:
     with psycopg.connect(stage.isolation.database_url, autocommit=True) as conn:
         install(stage)
         import_orders(stage)
+        ship_parcel(stage, conn)
         push_stock(stage, conn)
         show_health(stage)
 
@@ -77,7 +80,7 @@ def show_health(stage: Stage) -> None:
     """Show `/healthz` and a few `/metrics` counters, as monitoring would see them."""
     console = stage.console
     base = f"http://127.0.0.1:{stage.metrics_port}"
-    console.heading("4. What monitoring sees")
+    console.heading("5. What monitoring sees")
 
     def healthy() -> str | None:
         status, body = http_get(f"{base}/healthz")
@@ -93,6 +96,7 @@ def show_health(stage: Stage) -> None:
         f"published {totals.get('rakuten_events_published_total', 0):.0f}, "
         f"outbox backlog {totals.get('rakuten_outbox_backlog', 0):.0f}",
         f"orders imported {totals.get('rakuten_orders_imported_total', 0):.0f}, "
+        f"shipped items reported {totals.get('rakuten_shipment_items_total', 0):.0f}, "
         f"stock files sent {totals.get('rakuten_stock_files_sent_total', 0):.0f} "
         f"({totals.get('rakuten_stock_skus_sent_total', 0):.0f} lines)",
     )

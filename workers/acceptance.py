@@ -3,6 +3,8 @@
 An item is accepted at most once by us: the step is recorded when Rakuten
 answers, failures are retried by the scheduler's sweep with backoff, and an item
 that a later poll shows accepted (by the seller on the site, say) counts as done.
+An acceptance is published as an `order.updated` (the item `ACCEPTED`), and never
+starts once the merchant asked for the item's cancellation (`orders.begin_acceptance`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from db import integrations, orders
 from workers.context import Context
 from workers.logs import log_context
 from workers.metrics import METRICS
+from workers.order_changes import Seen, record
+from workers.order_mapping import AWAITING_ACCEPTANCE
 from workers.verification import INVALID_CREDENTIALS_DETAIL, refuse
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,10 @@ def accept_item(ctx: Context, integration_id: str, item_id: str) -> str | None:
         with ctx.pool.connection() as conn:
             orders.set_accept_state(conn, integration_id, item_id, state="none", attempted=False)
         return "none"
+    with ctx.pool.connection() as conn:
+        started = orders.begin_acceptance(conn, integration_id, item_id)
+    if started is None:  # its cancellation was asked for meanwhile
+        return None
     with log_context(integration_id=integration_id, item_id=item_id):
         try:
             ctx.rakuten.accept_sale_item(
@@ -49,10 +57,12 @@ def accept_item(ctx: Context, integration_id: str, item_id: str) -> str | None:
             return None
         except RakutenError as exc:
             return _failed(ctx, integration_id, item_id, state.accept_attempts + 1, exc)
-        with ctx.pool.connection() as conn:
-            orders.set_accept_state(
-                conn, integration_id, item_id, state="accepted", attempted=True, status="ACCEPTED"
-            )
+        with ctx.pool.connection() as conn, conn.transaction():
+            # the order's lock first, as every writer of its items takes it
+            accepted = Seen(item_id, "ACCEPTED", if_status_in=AWAITING_ACCEPTANCE)
+            record(conn, current, state.order_id, [accepted])
+            orders.set_accept_state(conn, integration_id, item_id, state="accepted", attempted=True)
+        ctx.dispatch.send("relay_outbox")
         METRICS.sales_accepted.inc()
         log.info("sale item accepted")
         return "accepted"

@@ -97,7 +97,8 @@ def raw_import(database_url: str, sandbox_url: str, login: str, count: int) -> f
         started = time.perf_counter()
         creds = Credentials(login, TOKEN)
         since = (datetime.now(UTC) - timedelta(days=7)).date()
-        sales = client.get_new_sales(creds) + client.get_current_sales(creds, since=since)
+        sales = client.get_new_sales(creds).read().sales
+        sales += client.get_current_sales(creds, since=since).read().sales
         _copy_rows(conn, "int-raw", sales)
         conn.commit()
         seconds = time.perf_counter() - started

@@ -18,7 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: import the project and bench from the root
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import ingress, orders, relay, scaling, stock  # noqa: E402
+from bench import ingress, orders, parsing, relay, scaling, stock  # noqa: E402
 from bench.env import Services, open_services  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.report import as_json, table, write_json  # noqa: E402
@@ -27,7 +27,7 @@ from connectors.rakuten.sandbox import Sandbox  # noqa: E402
 
 log = logging.getLogger("bench")
 
-FIGURES = ("ingress", "relay", "orders", "stock", "scaling")
+FIGURES = ("ingress", "relay", "orders", "stock", "scaling", "parsing")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Plan:
     orders: orders.OrdersParams
     stock: stock.StockParams
     scaling: scaling.ScalingParams
+    parsing: parsing.ParsingParams
 
 
 FULL = Plan(
@@ -47,6 +48,7 @@ FULL = Plan(
     orders=orders.OrdersParams(sales=10_000, reps=5),
     stock=stock.StockParams(push_interval_s=2.0, first_push_reps=7, rate=500, seconds=20.0),
     scaling=scaling.ScalingParams(events=100_000, sales=10_000),
+    parsing=parsing.ParsingParams(sales=10_000, reps=5),
 )
 QUICK = Plan(
     ingress=ingress.IngressParams(events=5_000, reps=3),
@@ -54,6 +56,7 @@ QUICK = Plan(
     orders=orders.OrdersParams(sales=2_000, reps=3),
     stock=stock.StockParams(push_interval_s=1.0, first_push_reps=3, rate=500, seconds=5.0),
     scaling=scaling.ScalingParams(events=20_000, sales=2_000),
+    parsing=parsing.ParsingParams(sales=2_000, reps=3),
 )
 
 
@@ -64,6 +67,7 @@ def _steps(plan: Plan, services: Services, sandbox: Sandbox) -> dict[str, Callab
         "orders": lambda: [orders.run(services, sandbox, plan.orders)],
         "stock": lambda: stock.run(services, sandbox, plan.stock),
         "scaling": lambda: scaling.run(services, sandbox, plan.scaling),
+        "parsing": lambda: parsing.run(sandbox, plan.parsing),
     }
 
 

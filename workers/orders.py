@@ -18,7 +18,14 @@ from typing import Any
 
 import psycopg
 
-from connectors.rakuten import Credentials, RakutenAuthError, RakutenError, RakutenRateLimited, Sale
+from connectors.rakuten import (
+    Credentials,
+    RakutenAuthError,
+    RakutenError,
+    RakutenRateLimited,
+    Sale,
+    SalesAnswer,
+)
 from db import integrations, locks, order_life, orders, outbox, schedule
 from db.orders import OrderRow
 from events import outbound
@@ -63,9 +70,12 @@ def import_orders(ctx: Context, integration_id: str) -> int | None:
         try:
             # new sales first, stored before anything else can fail: they lapse in two days
             for name, fetch in ((NEW_SALES, _new_sales), (CURRENT_SALES, _current_sales)):
-                sales = fetch(ctx, creds)
-                seen += len(sales)
-                imported += store_sales(ctx, current, sales, view=view, answer=name)
+                # read as it arrives, stored a chunk at a time: memory holds one chunk
+                for batch in fetch(ctx, creds).batches(CHUNK):
+                    seen += len(batch.sales)
+                    for failure in batch.failures:
+                        view.saw_unreadable(failure.purchase_id)
+                    imported += store_sales(ctx, current, batch.sales, view=view, answer=name)
         except RakutenAuthError:
             refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
             return None
@@ -84,7 +94,7 @@ def import_orders(ctx: Context, integration_id: str) -> int | None:
         return imported
 
 
-def _new_sales(ctx: Context, creds: Credentials) -> list[Sale]:
+def _new_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
     return ctx.rakuten.get_new_sales(creds)
 
 
@@ -93,7 +103,7 @@ def _since(ctx: Context) -> date:
     return (datetime.now(UTC) - timedelta(days=lookback)).date()
 
 
-def _current_sales(ctx: Context, creds: Credentials) -> list[Sale]:
+def _current_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
     """Sales after acceptance (here, on the site, by another tool) within the look-back window."""
     return ctx.rakuten.get_current_sales(creds, since=_since(ctx))
 

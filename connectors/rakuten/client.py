@@ -1,28 +1,32 @@
 """HTTP client for Rakuten France's seller web services (sales_ws and stock_ws).
 
 One :class:`RakutenClient` holds one pooled ``httpx.Client``; credentials travel with
-each call, so a single client serves every seller. Rakuten wants the token in the query
-string as ``pwd``; it is added by :class:`_TokenTransport` only as the request leaves,
-so the URLs httpx logs and attaches to its exceptions never hold it. Every error leaving
-this module is also scrubbed of the token, as a second line of defence.
+each call, so a single client serves every seller. The token is added to the query
+only as the request leaves (``transport.TokenTransport``), so no URL that httpx logs or
+attaches to an exception holds it; every error leaving this module is also scrubbed
+of the token, as a second line of defence. Sales answers are read sale by sale as they
+arrive (:class:`SalesAnswer`), never held whole.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from types import TracebackType
 from typing import TypeVar
 
 import httpx
 
-from .errors import RakutenError, RakutenResponseInvalid, RakutenUnavailable, redact
-from .models import Credentials, ImportReport, Sale
-from .parse import import_id_from_root, interpret_response, required_text
+from .client_lifecycle import OrderLifecycleCalls
+from .errors import RakutenError, RakutenResponseInvalid
+from .models import Credentials, ImportReport, Sale, SaleFailure
+from .parse import error_for_status, import_id_from_root, interpret_response, required_text
 from .parse_report import ReportPage, build_report, report_page_from_root
-from .parse_sales import sales_from_root
+from .sales_stream import SalesAnswer, SalesReader
+from .transport import TOKEN_EXTENSION, Answer, TokenTransport, open_answer
 from .xml import Element
 
 __all__ = ["RakutenClient"]
@@ -39,34 +43,14 @@ IMPORT_FILE_VERSION = "2015-02-02"
 IMPORT_REPORT_VERSION = "2017-02-10"
 #: pages; a guard against a server that keeps handing out nexttokens.
 DEFAULT_MAX_PAGES = 200
-_TOKEN_EXTENSION = "rakuten_pwd"
 
 
-class _TokenTransport(httpx.BaseTransport):
-    """Add the ``pwd`` query parameter at the last moment, below httpx's logging."""
+class RakutenClient(OrderLifecycleCalls):
+    """Call Rakuten's seller web services; every method takes the seller's credentials.
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self._inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        extensions = dict(request.extensions)
-        token = extensions.pop(_TOKEN_EXTENSION, None)
-        if isinstance(token, str):
-            request = httpx.Request(
-                request.method,
-                request.url.copy_add_param("pwd", token),
-                headers=request.headers,
-                stream=request.stream,
-                extensions=extensions,
-            )
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-class RakutenClient:
-    """Call Rakuten's seller web services; every method takes the seller's credentials."""
+    The calls after an order's import (tracking, refusal, cancellation, to-do list) come
+    from `OrderLifecycleCalls`.
+    """
 
     def __init__(
         self,
@@ -86,7 +70,7 @@ class RakutenClient:
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout),
-            transport=_TokenTransport(inner),
+            transport=TokenTransport(inner),
             headers={"User-Agent": user_agent},
             follow_redirects=False,
         )
@@ -109,26 +93,29 @@ class RakutenClient:
     def check_credentials(self, creds: Credentials) -> str:
         """Return the seller's numeric id (as text) if Rakuten accepts the credentials.
 
-        Uses getnewsales, which is read-only and open to every seller.
+        Uses getnewsales, which is read-only and open to every seller, and stops reading
+        as soon as the seller id has come.
         """
-        root = self._call(creds, "GET", SALES_PATH, "getnewsales", SALES_VERSION)
-        return required_text(root, "sellerid")
+        reader = SalesReader(action="getnewsales")
+        with self._open(creds, "GET", SALES_PATH, "getnewsales", SALES_VERSION) as answer:
+            self._raise_unless_ok("getnewsales", answer)
+            for chunk in answer.chunks():
+                reader.feed(chunk)
+                if reader.seller_id is not None:
+                    return reader.seller_id
+            reader.close()
+        if reader.seller_id is None:
+            raise RakutenResponseInvalid("<getnewsalesresult> has no response/sellerid")
+        return reader.seller_id
 
-    def get_new_sales(self, creds: Credentials) -> list[Sale]:
-        """Return the sales waiting for the seller's acceptance (getnewsales)."""
-        root = self._call(creds, "GET", SALES_PATH, "getnewsales", SALES_VERSION)
-        return sales_from_root(root)[1]
+    def get_new_sales(self, creds: Credentials) -> SalesAnswer:
+        """Return the sales waiting for the seller's acceptance (getnewsales), read as they come."""
+        return SalesAnswer(lambda answer: self._read_sales(creds, "getnewsales", {}, answer))
 
-    def get_current_sales(self, creds: Credentials, *, since: date | None = None) -> list[Sale]:
+    def get_current_sales(self, creds: Credentials, *, since: date | None = None) -> SalesAnswer:
         """Return accepted and later sales (getcurrentsales), every page, optionally since a day."""
         params = {"purchasedate": since.strftime("%Y-%m-%d")} if since is not None else {}
-
-        def read(root: Element) -> tuple[list[Sale], str | None]:
-            _, sales, token = sales_from_root(root)
-            return sales, token
-
-        pages = self._pages(creds, SALES_PATH, "getcurrentsales", SALES_VERSION, params, read)
-        return [sale for page in pages for sale in page]
+        return SalesAnswer(lambda answer: self._read_sales(creds, "getcurrentsales", params, answer))
 
     def accept_sale_item(
         self, creds: Credentials, item_id: str, *, shipping_from_country: int = 249
@@ -163,6 +150,27 @@ class RakutenClient:
         )
         return build_report(import_id, pages)
 
+    def _read_sales(
+        self, creds: Credentials, action: str, params: Mapping[str, str], answer: SalesAnswer
+    ) -> Iterator[Sale | SaleFailure]:
+        """Yield the sales of every page of a sales action, each as soon as it is read."""
+        paging = _Paging(action, self._max_pages)
+        token: str | None = None
+        while True:
+            reader = SalesReader(action=action)
+            page_params = {**params, "nexttoken": token} if token else dict(params)
+            with self._open(creds, "GET", SALES_PATH, action, SALES_VERSION, page_params) as http:
+                self._raise_unless_ok(action, http)
+                for chunk in http.chunks():
+                    records = reader.feed(chunk)
+                    answer.seller_id = answer.seller_id or reader.seller_id
+                    yield from _logged(records, action, creds)
+                yield from _logged(reader.close(), action, creds)
+            answer.seller_id = reader.seller_id or answer.seller_id
+            token = paging.after(reader.next_token)
+            if token is None:
+                return
+
     def _pages(
         self,
         creds: Credentials,
@@ -173,19 +181,15 @@ class RakutenClient:
         read: Callable[[Element], tuple[P, str | None]],
     ) -> list[P]:
         results: list[P] = []
-        seen: set[str] = set()
+        paging = _Paging(action, self._max_pages)
         token: str | None = None
         while True:
             page_params = {**params, "nexttoken": token} if token else dict(params)
-            page, token = read(self._call(creds, "GET", path, action, version, page_params))
+            page, next_token = read(self._call(creds, "GET", path, action, version, page_params))
             results.append(page)
+            token = paging.after(next_token)
             if token is None:
                 return results
-            if token in seen:
-                raise RakutenResponseInvalid(f"Rakuten {action} repeated a nexttoken")
-            if len(results) >= self._max_pages:
-                raise RakutenResponseInvalid(f"Rakuten {action} has over {self._max_pages} pages")
-            seen.add(token)
 
     def _call(
         self,
@@ -197,18 +201,38 @@ class RakutenClient:
         params: Mapping[str, str] | None = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Element:
+        """Make a call whose answer is small, and return its parsed root."""
+        with self._open(creds, method, path, action, version, params, files) as answer:
+            body = answer.read()
+            return interpret_response(action, answer.status, body)
+
+    @staticmethod
+    def _raise_unless_ok(action: str, answer: Answer) -> None:
+        if not 200 <= answer.status < 300:  # an error body is small: read it whole
+            raise error_for_status(action, answer.status, answer.read())
+
+    @contextmanager
+    def _open(
+        self,
+        creds: Credentials,
+        method: str,
+        path: str,
+        action: str,
+        version: str,
+        params: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+    ) -> Iterator[Answer]:
+        """Hold one call's answer open; log how it went and scrub the token from its errors."""
         query = {"action": action, "login": creds.login, "version": version, **(params or {})}
         request = self._http.build_request(
-            method, path, params=query, files=files, extensions={_TOKEN_EXTENSION: creds.token}
+            method, path, params=query, files=files, extensions={TOKEN_EXTENSION: creds.token}
         )
         started = time.monotonic()
         try:
-            status, body = self._fetch(request, action, creds.token)
-            logger.info(
-                "rakuten %r for %r: HTTP %r, %r bytes in %.3fs",
-                action, creds.login, status, len(body), time.monotonic() - started,
-            )
-            return interpret_response(action, status, body)
+            with open_answer(
+                self._http, request, action=action, token=creds.token, limit=self._max_response_bytes
+            ) as answer:
+                yield answer
         except RakutenError as exc:
             exc.redact(creds.token)  # Rakuten may echo parameters in its error details
             logger.warning(
@@ -216,33 +240,37 @@ class RakutenClient:
                 action, creds.login, time.monotonic() - started, type(exc).__name__,
             )
             raise
+        logger.info(
+            "rakuten %r for %r: HTTP %r, %r bytes in %.3fs",
+            action, creds.login, answer.status, answer.size, time.monotonic() - started,
+        )
 
-    def _fetch(self, request: httpx.Request, action: str, token: str) -> tuple[int, bytes]:
-        # The one place httpx errors become ours. Their text may quote the URL, which
-        # holds the token, so the chained cause is scrubbed too.
-        try:
-            response = self._http.send(request, stream=True)
-            try:
-                return response.status_code, self._read_limited(response, action)
-            finally:
-                response.close()
-        except httpx.HTTPError as exc:
-            exc.args = tuple(redact(str(a), token) for a in exc.args)
-            # A body that fails content-decoding is a bad answer, not an outage.
-            bad_body = isinstance(exc, httpx.DecodingError)
-            error_class = RakutenResponseInvalid if bad_body else RakutenUnavailable
-            raise error_class(f"Rakuten {action} failed: {type(exc).__name__}: {exc}") from exc
 
-    def _read_limited(self, response: httpx.Response, action: str) -> bytes:
-        limit = self._max_response_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise RakutenResponseInvalid(f"Rakuten {action} body over {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:  # stop reading: never hold more than the limit in memory
-                raise RakutenResponseInvalid(f"Rakuten {action} body over {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+class _Paging:
+    """Follows nexttokens, refusing a token seen before and more than ``max_pages`` pages."""
+
+    def __init__(self, action: str, max_pages: int) -> None:
+        self._action = action
+        self._max_pages = max_pages
+        self._seen: set[str] = set()
+
+    def after(self, token: str | None) -> str | None:
+        """Count one page read; return the token of the next one, ``None`` after the last."""
+        if token is None:
+            return None
+        if token in self._seen:
+            raise RakutenResponseInvalid(f"Rakuten {self._action} repeated a nexttoken")
+        self._seen.add(token)
+        if len(self._seen) >= self._max_pages:
+            raise RakutenResponseInvalid(f"Rakuten {self._action} has over {self._max_pages} pages")
+        return token
+
+
+def _logged(records: list[Sale | SaleFailure], action: str, creds: Credentials) -> list[Sale | SaleFailure]:
+    for record in records:
+        if isinstance(record, SaleFailure):
+            logger.warning(
+                "rakuten %r for %r: sale %r skipped, %s",
+                action, creds.login, record.purchase_id, record.detail,
+            )
+    return records

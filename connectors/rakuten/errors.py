@@ -7,7 +7,12 @@ Exception hierarchy::
     │   └── RakutenRateLimited      "Quota exceeded." (InvalidUserRights used for throttling)
     ├── RakutenRejected             an <errorresponse> with an API error code
     │   ├── RakutenAuthError        InvalidUserConnection: wrong login or token
-    │   └── RakutenInsufficientRights   InvalidUserRights that is not a quota
+    │   ├── RakutenInsufficientRights   InvalidUserRights that is not a quota
+    │   ├── RakutenUnknownItem      the itemid is not one of the seller's items
+    │   └── RakutenItemStateError   the item's status does not allow the call
+    │       ├── RakutenNotShippable     tracking refused: the item is not accepted
+    │       ├── RakutenAlreadyAccepted  refusal refused: the item was accepted already
+    │       └── RakutenNotCancellable   refusal or cancellation refused for good
     └── RakutenResponseInvalid      unparsable, hostile, oversized or incomplete response
 
 An HTTP status that is not 2xx and comes without an ``<errorresponse>`` body maps to
@@ -15,6 +20,8 @@ RakutenUnavailable for 5xx and 408, RakutenRateLimited for 429, and RakutenRespo
 for anything else (3xx, other 4xx): such an answer is not Rakuten's API speaking, so it
 is neither a rejection to show the seller nor something a retry is known to fix.
 ``ServerError`` error responses are Rakuten failing, so they map to RakutenUnavailable.
+The item errors are told apart by Rakuten's texts for the calls after the import
+(rakuten-api.md §8b); every one of them is final, retrying cannot change the answer.
 
 Messages never contain the seller's token: the client builds them without URLs and
 passes every text that came from elsewhere through :func:`redact` first.
@@ -26,13 +33,18 @@ import re
 from urllib.parse import quote, quote_plus
 
 __all__ = [
+    "RakutenAlreadyAccepted",
     "RakutenAuthError",
     "RakutenError",
     "RakutenInsufficientRights",
+    "RakutenItemStateError",
+    "RakutenNotCancellable",
+    "RakutenNotShippable",
     "RakutenRateLimited",
     "RakutenRejected",
     "RakutenResponseInvalid",
     "RakutenUnavailable",
+    "RakutenUnknownItem",
     "redact",
 ]
 
@@ -121,6 +133,65 @@ class RakutenInsufficientRights(RakutenRejected):
     """Raised when the account may not use this web service (InvalidUserRights, not a quota).
 
     Typically a non-pro account calling the stock web service.
+    """
+
+
+class RakutenUnknownItem(RakutenRejected):
+    """Raised when Rakuten does not know the item id for this seller.
+
+    ``The parameter 'itemid' is invalid.`` on refusesale and cancelitem; "Article N :
+    numéro incorrect" on the shipping calls.
+    """
+
+
+class RakutenItemStateError(RakutenRejected):
+    """Raised when the item's status does not allow the call, in a case this library cannot name.
+
+    ``current_status`` and ``required_status`` are Rakuten's own words when it gave them
+    ("Current status : CAPTURED - Required status : REQUESTED"), else ``None``. The
+    subclasses name the cases the callers act on.
+    """
+
+    def __init__(
+        self,
+        code: str | None,
+        message: str | None,
+        detail: str | None = None,
+        action: str | None = None,
+        current_status: str | None = None,
+        required_status: str | None = None,
+    ) -> None:
+        self.current_status = current_status
+        self.required_status = required_status
+        super().__init__(code, message, detail, action)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        fields = (self.code, self.message, self.detail, self.action)
+        return (self.__class__, (*fields, self.current_status, self.required_status))
+
+
+class RakutenNotShippable(RakutenItemStateError):
+    """Raised when Rakuten refuses tracking because the item is not accepted ('confirmé').
+
+    Rakuten's text does not say why: the item may still await acceptance (then it can be
+    shipped once accepted) or be cancelled or refused (then never); the caller knows which
+    from the item's status in the sales it read.
+    """
+
+
+class RakutenAlreadyAccepted(RakutenItemStateError):
+    """Raised when refusesale finds the item accepted already (Rakuten's status CAPTURED).
+
+    Only a cancellation (``cancel_item``) can end such an item now.
+    """
+
+
+class RakutenNotCancellable(RakutenItemStateError):
+    """Raised when the item cannot be refused or cancelled any more.
+
+    refusesale on an item cancelled or lapsed (Rakuten's status EMPTIED) or closed;
+    cancelitem's "This item cannot be cancelled" (shipped, claimed, closed, cancelled, or
+    not accepted: Rakuten does not say which).
     """
 
 

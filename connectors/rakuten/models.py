@@ -14,8 +14,11 @@ __all__ = [
     "ImportStatus",
     "Money",
     "PickupPoint",
+    "ReportLineFailure",
     "Sale",
+    "SaleFailure",
     "SaleItem",
+    "SalesBatch",
     "SkuError",
 ]
 
@@ -120,6 +123,34 @@ class Sale:
     items: tuple[SaleItem, ...]
 
 
+@dataclass(frozen=True)
+class SaleFailure:
+    """A sale of an answer that could not be read: skipped, while the others are returned.
+
+    ``purchase_id`` is ``None`` when it cannot be read either. ``field`` says where, as
+    a path inside the sale (``purchasedate``, ``items/item[2]/price/amount``), and
+    ``reason`` why (``missing``, ``not a number``, ``not a date``...); neither quotes the
+    value, which may be a buyer's data, so both may go in logs and events.
+    """
+
+    purchase_id: str | None
+    field: str
+    reason: str
+
+    @property
+    def detail(self) -> str:
+        """The field and the reason in one short text, e.g. ``purchasedate: not a date``."""
+        return f"{self.field}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class SalesBatch:
+    """Some sales of an answer, read in document order, and the ones that could not be."""
+
+    sales: list[Sale]
+    failures: list[SaleFailure]
+
+
 class ImportStatus(StrEnum):
     """Where Rakuten is with a stock file: keep polling while ``PENDING``."""
 
@@ -140,11 +171,31 @@ class SkuError:
 
 
 @dataclass(frozen=True)
+class ReportLineFailure:
+    """A product line of an import report that could not be read, skipped from ``errors``.
+
+    ``line`` counts the product lines of the report from 1, over every page; ``sku`` is
+    ``None`` when it cannot be read; ``field`` and ``reason`` as in :class:`SaleFailure`.
+    """
+
+    line: int
+    sku: str | None
+    field: str
+    reason: str
+
+    @property
+    def detail(self) -> str:
+        """The field and the reason in one short text."""
+        return f"{self.field}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class ImportReport:
     """The processing report of a stock file, all pages merged.
 
     ``status_label`` is Rakuten's French label; ``total_lines`` and ``error_lines`` count
-    the whole file; ``errors`` holds one entry per error of every line read.
+    the whole file; ``errors`` holds one entry per error of every line read, and
+    ``unreadable`` the product lines that could not be read (the others are all kept).
     """
 
     import_id: str
@@ -153,3 +204,4 @@ class ImportReport:
     errors: tuple[SkuError, ...]
     total_lines: int | None
     error_lines: int | None
+    unreadable: tuple[ReportLineFailure, ...] = ()

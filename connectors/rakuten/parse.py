@@ -16,6 +16,7 @@ from .errors import (
 from .xml import Element, child, children, local_name, parse_xml, text_of
 
 __all__ = [
+    "error_for_status",
     "error_from_response",
     "import_id_from_root",
     "interpret_response",
@@ -73,25 +74,24 @@ def _status_error(action: str, status: int) -> RakutenError:
     return RakutenResponseInvalid(f"Rakuten {action} answered HTTP {status} without an error body")
 
 
+def error_for_status(action: str, status: int, body: bytes) -> RakutenError:
+    """Return the error a non-2xx answer means: its ``<errorresponse>``, else the status's."""
+    try:
+        root = parse_xml(body)
+    except RakutenResponseInvalid:
+        return _status_error(action, status)
+    return error_from_response(root, action=action) or _status_error(action, status)
+
+
 def interpret_response(action: str, status: int, body: bytes) -> Element:
     """Return the root of a successful response, or raise the error the body or status means.
 
     The body is checked for ``<errorresponse>`` before the status: Rakuten sends error
     documents with non-200 statuses too (QZ commit 8e8b772).
     """
-    ok = 200 <= status < 300
-    try:
-        root = parse_xml(body)
-    except RakutenResponseInvalid as exc:
-        if not ok:
-            raise _status_error(action, status) from exc
-        raise
-    error = error_from_response(root, action=action)
-    if error is not None:
-        raise error
-    if not ok:
-        raise _status_error(action, status)
-    return root
+    if not 200 <= status < 300:
+        raise error_for_status(action, status, body)
+    return load_response(body, action=action)
 
 
 def require_response(root: Element) -> Element:

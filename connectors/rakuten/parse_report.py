@@ -3,7 +3,8 @@
 The page shape is assembled from third-party code and one 2011-11-29 capture
 (rakuten-api.md §4.2, §8a); it is uncertain for 2017-02-10 (§8 question 3), so each
 field has fallbacks: the SKU is ``sku`` or ``sellerReference``, the error fields are
-``error_code``/``error_text`` or ``code``/``message``.
+``error_code``/``error_text`` or ``code``/``message``. A product line whose errors cannot
+be told to a SKU is reported as unreadable, and the other lines are kept.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import RakutenResponseInvalid
-from .models import ImportReport, ImportStatus, SkuError
+from .models import ImportReport, ImportStatus, ReportLineFailure, SkuError
 from .parse import load_response, require_response
-from .xml import Element, child, children, text_of, texts
+from .xml import Element, Unreadable, child, children, text_of, texts
 
 __all__ = ["ReportPage", "build_report", "normalise_label", "parse_report_page", "status_of"]
 
 logger = logging.getLogger(__name__)
 
 _NON_WORD = re.compile(r"[\W_]+")
+#: characters; the longest SKU the platform sends (CONTRACT §1.1), so no line of ours
+MAX_SKU_CHARS = 100
 
 
 def normalise_label(label: str) -> str:
@@ -60,7 +63,11 @@ def status_of(label: str | None) -> ImportStatus:
 
 @dataclass(frozen=True)
 class ReportPage:
-    """One page of a genericimportreport response."""
+    """One page of a genericimportreport response.
+
+    ``lines`` counts its product lines; the ``line`` of each ``unreadable`` entry counts
+    from 1 within the page (:func:`build_report` numbers them over the report).
+    """
 
     status_label: str | None
     has_file: bool
@@ -68,6 +75,8 @@ class ReportPage:
     error_lines: int | None
     errors: tuple[SkuError, ...]
     next_token: str | None
+    lines: int = 0
+    unreadable: tuple[ReportLineFailure, ...] = ()
 
 
 def _int(value: str | None) -> int | None:
@@ -85,7 +94,14 @@ def _fatal(value: str | None) -> bool | None:
 
 
 def _product_errors(product: Element) -> list[SkuError]:
-    sku = texts(product, "sku", "sellerReference", "sellerreference") or ""
+    errors = children(child(product, "errors"), "error")
+    if not errors:
+        return []  # a line that went through: its SKU does not matter
+    sku = texts(product, "sku", "sellerReference", "sellerreference")
+    if sku is None:
+        raise Unreadable("sku", "missing")
+    if len(sku) > MAX_SKU_CHARS:
+        raise Unreadable("sku", f"longer than {MAX_SKU_CHARS} characters")
     return [
         SkuError(
             sku=sku,
@@ -94,22 +110,39 @@ def _product_errors(product: Element) -> list[SkuError]:
             error_key=texts(error, "error_key", "key"),
             fatal=_fatal(texts(error, "fatal_error", "fatal")),
         )
-        for error in children(child(product, "errors"), "error")
+        for error in errors
     ]
 
 
+def _read_lines(products: list[Element]) -> tuple[list[SkuError], list[ReportLineFailure]]:
+    errors: list[SkuError] = []
+    unreadable: list[ReportLineFailure] = []
+    for line, product in enumerate(products, 1):
+        try:
+            errors.extend(_product_errors(product))
+        except Unreadable as exc:
+            sku = texts(product, "sku", "sellerReference", "sellerreference")
+            if sku is not None and len(sku) > MAX_SKU_CHARS:
+                sku = None
+            unreadable.append(ReportLineFailure(line, sku, exc.field, exc.reason))
+    return errors, unreadable
+
+
 def report_page_from_root(root: Element) -> ReportPage:
-    """Read one report page from a parsed response root."""
+    """Read one report page from a parsed response root, line by line."""
     response = require_response(root)
     file = child(response, "file")
     products = children(response, "product") + children(child(response, "products"), "product")
+    errors, unreadable = _read_lines(products)
     return ReportPage(
         status_label=text_of(file, "status"),
         has_file=file is not None,
         total_lines=_int(text_of(file, "totallines")),
         error_lines=_int(text_of(file, "errorlines")),
-        errors=tuple(e for p in products for e in _product_errors(p)),
+        errors=tuple(errors),
         next_token=text_of(response, "nexttoken"),
+        lines=len(products),
+        unreadable=tuple(unreadable),
     )
 
 
@@ -129,6 +162,15 @@ def build_report(import_id: str, pages: Iterable[ReportPage]) -> ImportReport:
     if not pages or not pages[0].has_file:
         raise RakutenResponseInvalid(f"import report {import_id!r} has no <file> summary")
     first = pages[0]
+    unreadable: list[ReportLineFailure] = []
+    offset = 0
+    for page in pages:
+        unreadable.extend(replace(f, line=f.line + offset) for f in page.unreadable)
+        offset += page.lines
+    for failure in unreadable:
+        logger.warning(
+            "import report %r: product line %d skipped, %s", import_id, failure.line, failure.detail
+        )
     return ImportReport(
         import_id=import_id,
         status=status_of(first.status_label),
@@ -136,4 +178,5 @@ def build_report(import_id: str, pages: Iterable[ReportPage]) -> ImportReport:
         errors=tuple(e for page in pages for e in page.errors),
         total_lines=first.total_lines,
         error_lines=first.error_lines,
+        unreadable=tuple(unreadable),
     )

@@ -2,28 +2,31 @@
 
 The field set follows rakuten-api.md §3.1 and §8a. Every field is looked up by local
 name and read tolerantly; only what identifies a sale or an item (ids, date, status,
-price) is required.
+price) is required. A sale whose required field cannot be read (or one of whose items
+cannot) becomes a :class:`SaleFailure` naming the field, and the others are read on.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from .errors import RakutenResponseInvalid
-from .models import Address, Money, PickupPoint, Sale, SaleItem
-from .parse import load_response, require_response
-from .xml import Element, child, children, text_of, texts
+from .models import Address, Money, PickupPoint, Sale, SaleFailure, SaleItem
+from .xml import Element, Unreadable, child, children, text_of, texts
 
-__all__ = ["paris_to_utc", "parse_money", "parse_sales"]
+__all__ = ["MAX_ID_CHARS", "paris_to_utc", "parse_money", "read_sale", "sale_or_failure"]
 
 PARIS = ZoneInfo("Europe/Paris")
 # "dd/mm/yyyy-HH:MM" (CS, SH samples); seconds and a space separator are tolerated.
 _DATE = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{4})[-\sT]+(\d{1,2}):(\d{2})(?::(\d{2}))?", re.ASCII
 )
+_AMOUNT = re.compile(r"[-+]?\d{1,15}(?:\.\d{0,10})?", re.ASCII)
+#: characters; a purchase or item id longer than this is refused (they key database rows)
+MAX_ID_CHARS = 100
 _TRUE = frozenset({"Y", "YES", "O", "OUI", "TRUE", "1"})
 
 
@@ -33,34 +36,55 @@ def paris_to_utc(value: str) -> datetime:
     An ambiguous autumn time is read as its first occurrence (summer time, ``fold=0``);
     a nonexistent spring time is read with the winter offset, which moves it forward by
     the hour that was skipped (02:30 becomes 03:30 Paris time).
+
+    Raises:
+        RakutenResponseInvalid: the text is not such a date.
     """
+    try:
+        return _paris_to_utc(value)
+    except Unreadable as exc:
+        raise RakutenResponseInvalid(f"unreadable purchase date {value[:40]!r}") from exc
+
+
+def _paris_to_utc(value: str) -> datetime:
     match = _DATE.fullmatch(value.strip())
     if match is None:
-        raise RakutenResponseInvalid(f"unreadable purchase date {value[:40]!r}")
+        raise Unreadable("purchasedate", "not a date")
     day, month, year, hour, minute, second = (int(g or 0) for g in match.groups())
     try:
         local = datetime(year, month, day, hour, minute, second, tzinfo=PARIS, fold=0)
         return local.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
-        raise RakutenResponseInvalid(f"impossible purchase date {value[:40]!r}") from exc
+    except (ValueError, OverflowError):
+        raise Unreadable("purchasedate", "not a date") from None
 
 
-def parse_money(element: Element | None) -> Money | None:
-    """Read an ``amount``/``currency`` pair; ``None`` when the amount is missing."""
+def parse_money(element: Element | None, *, field: str) -> Money | None:
+    """Read the ``amount``/``currency`` pair of ``field``; ``None`` when the amount is missing.
+
+    Raises:
+        Unreadable: the amount is not a finite decimal number (``field`` names it).
+    """
     raw = text_of(element, "amount")
     if raw is None:
         return None
     normalised = raw.replace(" ", "").replace("\u00a0", "")
     if "," in normalised and "." not in normalised:
         normalised = normalised.replace(",", ".")
-    try:
-        amount = Decimal(normalised)
-    except InvalidOperation as exc:
-        raise RakutenResponseInvalid(f"unreadable amount {raw[:40]!r}") from exc
-    if not amount.is_finite():
-        raise RakutenResponseInvalid(f"unreadable amount {raw[:40]!r}")
+    # A plain decimal only: Decimal would also take "NaN", "Infinity" and "1e999999999".
+    if _AMOUNT.fullmatch(normalised) is None:
+        raise Unreadable(f"{field}/amount", "not a number")
+    amount = Decimal(normalised)
     currency = (text_of(element, "currency") or "EUR").upper()
     return Money(amount=amount, currency=currency)
+
+
+def _identifier(element: Element, name: str, field: str) -> str:
+    value = text_of(element, name)
+    if value is None:
+        raise Unreadable(field, "missing")
+    if len(value) > MAX_ID_CHARS:  # Rakuten's ids are a few digits; this is not one
+        raise Unreadable(field, f"longer than {MAX_ID_CHARS} characters")
+    return value
 
 
 def _flag(element: Element, name: str) -> bool:
@@ -118,16 +142,17 @@ def _pickup_point(element: Element | None) -> PickupPoint | None:
     return None if point == _EMPTY_POINT else point
 
 
-def _item(element: Element) -> SaleItem:
-    item_id = text_of(element, "itemid")
+def _item(element: Element, position: int) -> SaleItem:
+    where = f"items/item[{position}]"
+    item_id = _identifier(element, "itemid", f"{where}/itemid")
     status = text_of(element, "itemstatus")
-    if item_id is None or status is None:
-        raise RakutenResponseInvalid("sale item without itemid or itemstatus")
-    listed = parse_money(child(element, "advertpricelisted"))
+    if status is None:
+        raise Unreadable(f"{where}/itemstatus", "missing")
+    listed = parse_money(child(element, "advertpricelisted"), field=f"{where}/advertpricelisted")
     # The sale price is `price`; it may be below the listed price even without nego (§8a).
-    price = parse_money(child(element, "price")) or listed
+    price = parse_money(child(element, "price"), field=f"{where}/price") or listed
     if price is None:
-        raise RakutenResponseInvalid(f"sale item {item_id!r} has no price")
+        raise Unreadable(f"{where}/price/amount", "missing")
     return SaleItem(
         item_id=item_id,
         sku=text_of(element, "sku"),
@@ -142,39 +167,41 @@ def _item(element: Element) -> SaleItem:
     )
 
 
-def _sale(element: Element) -> Sale:
-    purchase_id = text_of(element, "purchaseid")
+def read_sale(element: Element) -> Sale:
+    """Read one ``<sale>`` element.
+
+    Raises:
+        Unreadable: a field that identifies the sale or one of its items (ids, date,
+            status, price) is missing or not what it should be.
+    """
+    purchase_id = _identifier(element, "purchaseid", "purchaseid")
     date = text_of(element, "purchasedate")
-    if purchase_id is None or date is None:
-        raise RakutenResponseInvalid("sale without purchaseid or purchasedate")
+    if date is None:
+        raise Unreadable("purchasedate", "missing")
+    purchased_at = _paris_to_utc(date)
+    items = tuple(_item(e, n) for n, e in enumerate(children(child(element, "items"), "item"), 1))
     info = child(element, "deliveryinformation")
     # Buyer fields sit in deliveryinformation (2014-02-11); fall back to the sale itself
     # in case a later version moved them (uncertain, rakuten-api.md §8 question 4).
     return Sale(
         purchase_id=purchase_id,
-        purchased_at=paris_to_utc(date),
+        purchased_at=purchased_at,
         shipping_type=text_of(info, "shippingtype") or text_of(element, "shippingtype"),
         buyer_login=text_of(info, "purchasebuyerlogin") or text_of(element, "purchasebuyerlogin"),
         buyer_email=text_of(info, "purchasebuyeremail") or text_of(element, "purchasebuyeremail"),
         delivery_address=_address(child(info, "deliveryaddress")),
         billing_address=_address(child(info, "billingaddress")),
         pickup_point=_pickup_point(child(info, "collectionpointaddress")),
-        items=tuple(_item(i) for i in children(child(element, "items"), "item")),
+        items=items,
     )
 
 
-def sales_from_root(root: Element) -> tuple[str | None, list[Sale], str | None]:
-    """Read ``(sellerid, sales, nexttoken)`` from a parsed sales response root."""
-    response = require_response(root)
-    sales = [_sale(s) for s in children(child(response, "sales"), "sale")]
-    return text_of(response, "sellerid"), sales, text_of(response, "nexttoken")
-
-
-def parse_sales(body: bytes) -> tuple[str | None, list[Sale], str | None]:
-    """Parse a getnewsales or getcurrentsales body into ``(sellerid, sales, nexttoken)``.
-
-    Raises:
-        RakutenResponseInvalid: the body is not a readable sales response.
-        RakutenRejected, RakutenUnavailable: the body is an ``<errorresponse>``.
-    """
-    return sales_from_root(load_response(body, action="sales"))
+def sale_or_failure(element: Element) -> Sale | SaleFailure:
+    """Read one ``<sale>``, or say which field of it could not be read and why."""
+    try:
+        return read_sale(element)
+    except Unreadable as exc:
+        purchase_id = text_of(element, "purchaseid")
+        if purchase_id is not None and len(purchase_id) > MAX_ID_CHARS:
+            purchase_id = None
+        return SaleFailure(purchase_id=purchase_id, field=exc.field, reason=exc.reason)

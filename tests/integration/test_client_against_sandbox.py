@@ -40,6 +40,26 @@ def test_check_credentials_returns_the_seller_id(client: RakutenClient, seller: 
     assert client.check_credentials(_creds(seller)) == seller.seller_id
 
 
+def test_unreadable_sales_are_reported_beside_the_readable_ones_until_the_sandbox_serves_them_readable(
+    sandbox: Sandbox, client: RakutenClient, seller: SellerAccount
+) -> None:
+    seeded = sandbox.add_sales(seller.login, [{"items": [{"sku": "SKU-1"}]} for _ in range(7)])
+    ids = [s["purchase_id"] for s in seeded]
+    sandbox.corrupt_sale(seller.login, ids[1], {"price/amount": "neuf euros"})
+    sandbox.corrupt_sale(seller.login, ids[4], {"purchasedate": "hier"})
+
+    unreadable = client.get_new_sales(_creds(seller)).read()
+    sandbox.corrupt_sale(seller.login, ids[1], {})
+    sandbox.corrupt_sale(seller.login, ids[4], {})
+    readable = client.get_new_sales(_creds(seller)).read()
+
+    assert [s.purchase_id for s in unreadable.sales] == [ids[0], ids[2], ids[3], ids[5], ids[6]]
+    assert [(f.purchase_id, f.detail) for f in unreadable.failures] == [
+        (ids[1], "items/item[1]/price/amount: not a number"), (ids[4], "purchasedate: not a date")
+    ]
+    assert [s.purchase_id for s in readable.sales] == ids and readable.failures == []
+
+
 def test_a_wrong_token_raises_auth_error(client: RakutenClient, seller: SellerAccount) -> None:
     with pytest.raises(RakutenAuthError):
         client.check_credentials(Credentials(seller.login, "wrong"))
@@ -60,7 +80,7 @@ def test_new_sales_carry_items_addresses_and_accented_text(
         ],
     )
 
-    [sale] = client.get_new_sales(_creds(seller))
+    [sale] = client.get_new_sales(_creds(seller)).read().sales
 
     assert [item.sku for item in sale.items] == ["SKU-1", "SKU-1"]
     assert sale.items[0].price.amount == Decimal("10.5")
@@ -81,8 +101,8 @@ def test_accepting_every_item_moves_the_sale_to_current_sales(
 
     assert client.accept_sale_item(creds, created["item_ids"][0]) == "Accepted"
 
-    assert client.get_new_sales(creds) == []
-    current = client.get_current_sales(creds, since=dt.date.today() - dt.timedelta(days=7))
+    assert client.get_new_sales(creds).read().sales == []
+    current = client.get_current_sales(creds, since=dt.date.today() - dt.timedelta(days=7)).read().sales
     assert len(current) == 4
     assert created["purchase_id"] in {sale.purchase_id for sale in current}
 

@@ -48,7 +48,7 @@ def test_listings_are_upserted_and_read_back(http: httpx.Client, seller: SellerA
     assert http.get(path).json() == {"listings": {"SKU-1": 1, "SKU-2": 3, "SKU-3": 0, "NEW": 2}}
 
 
-def test_seeded_sales_report_item_states_and_cancellation_moves_them_to_current(
+def test_seeded_sales_report_item_states_and_a_cancelled_accepted_item_stays_in_current(
     sandbox: Sandbox, http: httpx.Client, seller: SellerAccount
 ) -> None:
     seeded = http.post(
@@ -56,6 +56,7 @@ def test_seeded_sales_report_item_states_and_cancellation_moves_them_to_current(
         json={"sales": [{"purchase_id": "777", "items": [{"sku": "SKU-1", "price": "9.9"}]}]},
     ).json()
     item_id = seeded["sales"][0]["item_ids"][0]
+    call(http, seller, "acceptsale", itemid=item_id)
 
     http.post(f"/_sandbox/sellers/{seller.login}/items/{item_id}", json={"status": "CANCELLED"})
 
@@ -76,3 +77,34 @@ def test_a_known_purchase_id_gains_the_new_items(sandbox: Sandbox, seller: Selle
 
     assert len(sale["items"]) == 2
     assert len({item["item_id"] for item in sale["items"]}) == 2
+
+
+def test_a_sale_can_be_served_unreadable_and_readable_again(
+    http: httpx.Client, seller: SellerAccount
+) -> None:
+    http.post(
+        f"/_sandbox/sellers/{seller.login}/sales",
+        json={"sales": [{"purchase_id": "880", "items": [{"sku": "SKU-1", "price": "9.90"}]}]},
+    )
+    path = f"/_sandbox/sellers/{seller.login}/sales/880/corrupt"
+
+    corrupted = http.post(path, json={"texts": {"price/amount": "neuf euros", "purchasedate": "hier"}})
+    served = call(http, seller, "getnewsales").content
+    restored = http.post(path, json={"texts": {}})
+    served_again = call(http, seller, "getnewsales").content
+
+    assert corrupted.status_code == 200
+    assert b"<amount>neuf euros</amount>" in served and b"<purchasedate>hier</purchasedate>" in served
+    assert b"<amount>12.50</amount>" not in served and served.count(b"<amount>neuf euros</amount>") == 1
+    assert restored.json() == {"purchase_id": "880", "texts": {}}
+    assert b"<amount>9.90</amount>" in served_again and b"neuf euros" not in served_again
+
+
+def test_corrupting_an_unknown_sale_or_field_is_refused(http: httpx.Client, seller: SellerAccount) -> None:
+    sale = {"purchase_id": "881", "items": [{}]}
+    http.post(f"/_sandbox/sellers/{seller.login}/sales", json={"sales": [sale]})
+
+    assert http.post(f"/_sandbox/sellers/{seller.login}/sales/999/corrupt",
+                     json={"texts": {"purchasedate": "x"}}).status_code == 400
+    assert http.post(f"/_sandbox/sellers/{seller.login}/sales/881/corrupt",
+                     json={"texts": {"buyer": "x"}}).status_code == 400

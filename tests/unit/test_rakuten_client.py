@@ -78,7 +78,7 @@ def test_check_credentials_without_seller_id_is_an_invalid_response() -> None:
 def test_get_new_sales_returns_parsed_sales() -> None:
     body = (FIXTURES / "sample_getnewsales.xml").read_bytes()
     with make_client(lambda r: httpx.Response(200, content=body)) as client:
-        (sale,) = client.get_new_sales(CREDS)
+        (sale,) = client.get_new_sales(CREDS).read().sales
     assert sale.items[0].status == "TO_CONFIRM"
 
 
@@ -92,7 +92,7 @@ def test_get_current_sales_follows_nexttoken_and_filters_by_purchase_date() -> N
         return httpx.Response(200, content=pages[token])
 
     with make_client(handler) as client:
-        sales = client.get_current_sales(CREDS, since=date(2024, 1, 1))
+        sales = client.get_current_sales(CREDS, since=date(2024, 1, 1)).read().sales
     assert [s.purchase_id for s in sales] == ["1", "2", "3"]
     assert [u.params.get("nexttoken") for u in seen] == [None, "P2", "P3"]
     assert {u.params["purchasedate"] for u in seen} == {"2024-01-01"}
@@ -102,7 +102,7 @@ def test_get_current_sales_follows_nexttoken_and_filters_by_purchase_date() -> N
 def test_a_repeating_nexttoken_stops_paging_as_invalid() -> None:
     with make_client(lambda r: httpx.Response(200, content=sales_page("SAME"))) as client:
         with pytest.raises(RakutenResponseInvalid, match="repeated"):
-            client.get_current_sales(CREDS)
+            client.get_current_sales(CREDS).read()
 
 
 def test_paging_is_capped() -> None:
@@ -111,7 +111,7 @@ def test_paging_is_capped() -> None:
 
     with make_client(handler, max_pages=3) as client:
         with pytest.raises(RakutenResponseInvalid, match="over 3 pages"):
-            client.get_current_sales(CREDS)
+            client.get_current_sales(CREDS).read()
 
 
 def test_accept_sale_item_sends_itemid_and_shipping_country_and_returns_status() -> None:
@@ -205,7 +205,7 @@ def test_responses_map_to_the_error_tree(
 ) -> None:
     with make_client(lambda r: httpx.Response(status, content=body)) as client:
         with pytest.raises(expected) as caught:
-            client.get_new_sales(CREDS)
+            client.get_new_sales(CREDS).read()
     assert type(caught.value) is expected
 
 
@@ -222,7 +222,7 @@ def test_rejection_carries_rakuten_code_message_and_detail() -> None:
 def test_rate_limiting_is_retryable_and_not_a_rejection() -> None:
     with make_client(lambda r: httpx.Response(200, content=QUOTA)) as client:
         with pytest.raises(RakutenUnavailable) as caught:
-            client.get_new_sales(CREDS)
+            client.get_new_sales(CREDS).read()
     assert not isinstance(caught.value, RakutenRejected)
 
 
@@ -235,24 +235,25 @@ def test_network_failures_are_unavailable_with_the_cause_chained(failure: type[h
 
     with make_client(handler) as client:
         with pytest.raises(RakutenUnavailable) as caught:
-            client.get_new_sales(CREDS)
+            client.get_new_sales(CREDS).read()
     assert isinstance(caught.value.__cause__, failure)
 
 
 def test_oversized_body_is_refused_without_reading_it_all() -> None:
     pulled: list[int] = []
 
-    def endless() -> Iterator[bytes]:
+    def endless() -> Iterator[bytes]:  # well-formed so far: only the size can stop it
+        yield b"<getnewsalesresult><response><sales><sale><purchaseid>"
         for _ in range(50 * 1024):  # 50 MB in 1 KB chunks
             pulled.append(1)
-            yield b"<" + b"a" * 1023
+            yield b"9" * 1024
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=endless())
 
     with make_client(handler, max_response_bytes=64 * 1024) as client:
         with pytest.raises(RakutenResponseInvalid, match="over"):
-            client.get_new_sales(CREDS)
+            client.get_new_sales(CREDS).read()
     assert len(pulled) <= 66
 
 
@@ -280,8 +281,8 @@ def test_one_client_serves_several_sellers_with_per_call_credentials() -> None:
         return httpx.Response(200, content=sales_page())
 
     with make_client(handler) as client:
-        client.get_new_sales(Credentials("a", "ta"))
-        client.get_new_sales(Credentials("b", "tb"))
+        client.get_new_sales(Credentials("a", "ta")).read()
+        client.get_new_sales(Credentials("b", "tb")).read()
     assert logins == ["a", "b"]
 
 
@@ -293,7 +294,7 @@ def test_purchase_date_filter_sends_only_the_day_even_for_a_datetime() -> None:
         return httpx.Response(200, content=sales_page())
 
     with make_client(handler) as client:
-        client.get_current_sales(CREDS, since=datetime(2024, 3, 9, 23, 59))
+        client.get_current_sales(CREDS, since=datetime(2024, 3, 9, 23, 59)).read()
     assert seen[0].params["purchasedate"] == "2024-03-09"
 
 
@@ -303,7 +304,7 @@ def test_body_that_fails_content_decoding_is_invalid_not_unavailable() -> None:
 
     with make_client(handler) as client:
         with pytest.raises(RakutenResponseInvalid, match="DecodingError"):
-            client.get_new_sales(CREDS)
+            client.get_new_sales(CREDS).read()
 
 
 def test_shiba_single_value_samples_give_seller_id_acceptance_and_import_id() -> None:

@@ -7,13 +7,24 @@ import pickle
 from types import ModuleType
 
 import connectors.rakuten as rakuten
-from connectors.rakuten import Credentials, RakutenRejected
+from connectors.rakuten import (
+    Credentials,
+    RakutenAlreadyAccepted,
+    RakutenItemStateError,
+    RakutenNotCancellable,
+    RakutenRejected,
+)
 
 EXPECTED_PUBLIC_NAMES = {
     "RakutenClient",
     "Credentials",
     "Sale",
     "SaleItem",
+    "SaleFailure",
+    "SalesAnswer",
+    "SalesBatch",
+    "SalesPage",
+    "ReportLineFailure",
     "Address",
     "PickupPoint",
     "Money",
@@ -32,6 +43,27 @@ EXPECTED_PUBLIC_NAMES = {
     "parse_sales",
     "parse_report_page",
     "paris_to_utc",
+    # after the import: shipping, refusal, cancellation, to-do list
+    "TrackingResult",
+    "ShipmentLine",
+    "ShipmentLineResult",
+    "ShipmentOutcome",
+    "ShippingImportResult",
+    "RefusalResult",
+    "CancellationResult",
+    "TodoCause",
+    "TodoItem",
+    "RakutenUnknownItem",
+    "RakutenItemStateError",
+    "RakutenNotShippable",
+    "RakutenAlreadyAccepted",
+    "RakutenNotCancellable",
+    "normalise_carrier",
+    "TRANSPORTERS",
+    "OTHER_TRANSPORTER",
+    "MAX_CANCEL_COMMENT_CHARS",
+    "build_shipping_status_file",
+    "parse_todo_list",
 }
 
 
@@ -67,3 +99,19 @@ def test_rejected_error_survives_pickling_with_its_attributes() -> None:
         "acceptsale",
     )
     assert str(copy) == str(error)
+
+
+def test_item_state_error_survives_pickling_with_the_statuses_rakuten_named() -> None:
+    error = RakutenAlreadyAccepted(
+        "ParameterError", "Problem with parameters.", "Current status : CAPTURED", "refusesale",
+        "CAPTURED", "REQUESTED",
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is RakutenAlreadyAccepted
+    assert (copy.current_status, copy.required_status, copy.action) == ("CAPTURED", "REQUESTED", "refusesale")
+    assert str(copy) == str(error)
+
+
+def test_item_errors_are_final_rejections_under_one_state_error_class() -> None:
+    assert issubclass(RakutenNotCancellable, RakutenItemStateError)
+    assert issubclass(RakutenItemStateError, RakutenRejected)

@@ -7,7 +7,13 @@ import unicodedata
 
 import pytest
 
-from connectors.rakuten import ImportStatus, RakutenResponseInvalid, SkuError, parse_report_page
+from connectors.rakuten import (
+    ImportStatus,
+    RakutenResponseInvalid,
+    ReportLineFailure,
+    SkuError,
+    parse_report_page,
+)
 from connectors.rakuten.parse_report import build_report, status_of
 
 REPORT_2011 = """<?xml version="1.0" encoding="ISO-8859-1"?>
@@ -124,3 +130,41 @@ def test_unknown_or_missing_label_keeps_polling_and_warns(
     with caplog.at_level(logging.WARNING, logger="connectors.rakuten"):
         assert status_of(label) is ImportStatus.PENDING
     assert "unknown Rakuten import status label" in caplog.text
+
+
+def _product(sku: str | None, code: str) -> str:
+    reference = "" if sku is None else f"<sku><![CDATA[{sku}]]></sku>"
+    return f"<product>{reference}<errors><error><error_code>{code}</error_code></error></errors></product>"
+
+
+def test_a_report_line_that_cannot_be_read_is_reported_and_the_other_lines_are_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first = parse_report_page(
+        (
+            "<r><response><file><status>Traité</status><totallines>5</totallines></file>"
+            + _product("A", "1") + _product(None, "2") + _product("C", "3")
+            + "<nexttoken>n</nexttoken></response></r>"
+        ).encode()
+    )
+    second = parse_report_page(
+        ("<r><response>" + _product("D", "4") + _product("X" * 101, "5") + "</response></r>").encode()
+    )
+    with caplog.at_level(logging.WARNING, logger="connectors.rakuten"):
+        report = build_report("7", [first, second])
+
+    assert [(e.sku, e.error_code) for e in report.errors] == [("A", "1"), ("C", "3"), ("D", "4")]
+    assert report.unreadable == (
+        ReportLineFailure(2, None, "sku", "missing"),
+        ReportLineFailure(5, None, "sku", "longer than 100 characters"),
+    )
+    assert "product line 2 skipped, sku: missing" in caplog.text
+
+
+def test_a_line_that_went_through_needs_no_sku() -> None:
+    page = parse_report_page(
+        b"<r><response><file><status>Trait\xc3\xa9</status></file><product><errors/></product>"
+        b"<product><status>Trait\xc3\xa9</status></product></response></r>"
+    )
+    report = build_report("8", [page])
+    assert report.errors == () and report.unreadable == ()

@@ -57,7 +57,8 @@ def sale(delivery: str, items: str | None = None, *, shipping: str = "Suivi") ->
 
 
 def test_shiba_getnewsales_sample_parses_relay_sale_with_billing_address() -> None:
-    seller_id, sales, token = parse_sales((FIXTURES / "sample_getnewsales.xml").read_bytes())
+    page = parse_sales((FIXTURES / "sample_getnewsales.xml").read_bytes())
+    seller_id, sales, token = page.seller_id, page.sales, page.next_token
     assert (seller_id, token, len(sales)) == ("123456", None, 1)
     (only,) = sales
     assert only.purchase_id == "123456"
@@ -78,7 +79,8 @@ def test_shiba_getnewsales_sample_parses_relay_sale_with_billing_address() -> No
 
 
 def test_shiba_getcurrentsales_sample_parses_with_empty_nexttoken() -> None:
-    seller_id, sales, token = parse_sales((FIXTURES / "sample_getcurrentsales.xml").read_bytes())
+    page = parse_sales((FIXTURES / "sample_getcurrentsales.xml").read_bytes())
+    seller_id, sales, token = page.seller_id, page.sales, page.next_token
     assert (seller_id, token) == ("123456", None)
     assert sales[0].items[0].status == "ACCEPTED"
     assert sales[0].items[0].price.amount == Decimal("1.5")
@@ -104,7 +106,7 @@ def test_tracked_parcel_has_only_a_delivery_address_with_accents_namespace_and_c
         <phonenumber1></phonenumber1><phonenumber2>0102030405</phonenumber2>
     </deliveryaddress>"""
     body = sales_doc(sale(delivery), root_attrs=f' xmlns="{STATICPMRK}"', head="\n\n  ")
-    (parsed,) = parse_sales(body)[1]
+    (parsed,) = parse_sales(body).sales
     assert parsed.delivery_address == Address(
         civility="Mme",
         first_name="Hélène",
@@ -134,7 +136,7 @@ def test_so_colissimo_windows_1252_sale_has_only_a_billing_address() -> None:
         root_attrs=' schemaLocation="http://example.invalid/x.xsd"',
     )
     assert b"\x92" in body and b"\x8c" in body  # real cp1252 bytes for ’ and Œ
-    (parsed,) = parse_sales(body)[1]
+    (parsed,) = parse_sales(body).sales
     assert parsed.delivery_address is None and parsed.pickup_point is None
     assert parsed.billing_address is not None
     assert parsed.billing_address.line1 == "5 place de l’Œuvre"
@@ -152,7 +154,7 @@ def test_relay_sale_has_pickup_point_with_buyer_names_and_billing_address() -> N
         "<billingaddress><lastname>Dupré</lastname><city>Mérignac</city></billingaddress>"
     )
     body = sales_doc(sale(relay, shipping="Point relais Mondial Relay"))
-    (parsed,) = parse_sales(body)[1]
+    (parsed,) = parse_sales(body).sales
     point = parsed.pickup_point
     assert point is not None
     assert (point.id, point.name, point.line1) == ("FR-012345", "Tabac de la Gare", "1 av. Foch")
@@ -166,7 +168,7 @@ def test_foreign_address_keeps_its_state_and_country_code() -> None:
         "<deliveryaddress><lastname>Smith</lastname><city>Austin</city><state>TX</state>"
         "<country>Etats-Unis</country><countryalpha2>US</countryalpha2></deliveryaddress>"
     )
-    (parsed,) = parse_sales(sales_doc(sale(delivery)))[1]
+    (parsed,) = parse_sales(sales_doc(sale(delivery))).sales
     assert parsed.delivery_address is not None
     assert (parsed.delivery_address.state, parsed.delivery_address.country_code) == ("TX", "US")
 
@@ -175,19 +177,19 @@ def test_cancelled_and_claimed_items_are_kept_with_upper_cased_statuses() -> Non
     items = item("1", status="ACCEPTED") + item("2", status="pending_claim") + item(
         "3", status="Cancelled"
     )
-    (parsed,) = parse_sales(sales_doc(sale("", items)))[1]
+    (parsed,) = parse_sales(sales_doc(sale("", items))).sales
     assert [i.status for i in parsed.items] == ["ACCEPTED", "PENDING_CLAIM", "CANCELLED"]
 
 
 def test_multi_unit_purchase_is_several_items_sharing_the_sku() -> None:
-    (parsed,) = parse_sales(sales_doc(sale("", item("10") + item("99"))))[1]
+    (parsed,) = parse_sales(sales_doc(sale("", item("10") + item("99")))).sales
     assert [(i.item_id, i.sku) for i in parsed.items] == [("10", "SKU-1"), ("99", "SKU-1")]
 
 
 @pytest.mark.parametrize("raw", ["10.5", "32.0", "42.95", "1.6", "7", " 3,20 "])
 def test_amounts_with_varying_decimals_are_exact_decimals(raw: str) -> None:
     priced = item(extra="").replace("<price><amount>12.5</amount>", f"<price><amount>{raw}</amount>")
-    (parsed,) = parse_sales(sales_doc(sale("", priced)))[1]
+    (parsed,) = parse_sales(sales_doc(sale("", priced))).sales
     assert parsed.items[0].price.amount == Decimal(raw.strip().replace(",", "."))
     assert parsed.items[0].listed_price == Money(Decimal("12.5"), "EUR")
 
@@ -197,7 +199,7 @@ def test_sale_price_falls_back_to_listed_price_and_currency_defaults_to_eur() ->
         "<item><itemid>7</itemid><itemstatus>REQUESTED</itemstatus><isnego>Y</isnego>"
         "<advertpricelisted><amount>9.99</amount></advertpricelisted><price/></item>"
     )
-    (parsed,) = parse_sales(sales_doc(sale("", bare)))[1]
+    (parsed,) = parse_sales(sales_doc(sale("", bare))).sales
     line = parsed.items[0]
     assert line.price == Money(Decimal("9.99"), "EUR") and line.is_nego
     assert line.sku is None and line.title is None and line.payment_status is None
@@ -206,34 +208,18 @@ def test_sale_price_falls_back_to_listed_price_and_currency_defaults_to_eur() ->
 @pytest.mark.parametrize("empty", ["<sku/>", "<sku></sku>", "<sku><![CDATA[]]></sku>", "<sku>\n  </sku>"])
 def test_every_way_of_writing_an_empty_value_gives_none(empty: str) -> None:
     line = item().replace("<sku><![CDATA[SKU-1]]></sku>", empty)
-    (parsed,) = parse_sales(sales_doc(sale("", line)))[1]
+    (parsed,) = parse_sales(sales_doc(sale("", line))).sales
     assert parsed.items[0].sku is None
 
 
 def test_single_and_several_sales_are_both_read_and_no_sales_is_an_empty_list() -> None:
-    assert len(parse_sales(sales_doc(sale("") + sale("")))[1]) == 2
-    assert parse_sales(sales_doc(""))[1] == []
+    assert len(parse_sales(sales_doc(sale("") + sale(""))).sales) == 2
+    assert parse_sales(sales_doc("")).sales == []
 
 
 def test_illegal_control_characters_are_dropped_before_parsing() -> None:
     body = sales_doc(sale("", item().replace("Livre", "Li\x01vre\x1f")))
-    assert parse_sales(body)[1][0].items[0].title == "Livre"
-
-
-@pytest.mark.parametrize(
-    "broken",
-    [
-        sale("").replace("<purchaseid>4242</purchaseid>", ""),
-        sale("").replace("15/01/2024-10:30", "2024-01-15"),
-        sale("").replace("15/01/2024-10:30", "31/02/2024-10:30"),
-        sale("", item().replace("<itemid>1001</itemid>", "")),
-        sale("", item().replace("<amount>12.5</amount>", "<amount>abc</amount>")),
-        sale("", item().replace("<amount>12.5</amount>", "<amount>NaN</amount>")),
-    ],
-)
-def test_sale_missing_required_data_is_an_invalid_response(broken: str) -> None:
-    with pytest.raises(RakutenResponseInvalid):
-        parse_sales(sales_doc(broken))
+    assert parse_sales(body).sales[0].items[0].title == "Livre"
 
 
 def test_result_without_response_element_is_invalid() -> None:

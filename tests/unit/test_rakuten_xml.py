@@ -5,12 +5,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.rakuten import RakutenResponseInvalid, parse_report_page, parse_sales
-from connectors.rakuten.xml import child, parse_xml, text_of, texts
+from connectors.rakuten import (
+    Credentials,
+    RakutenClient,
+    RakutenResponseInvalid,
+    parse_report_page,
+    parse_sales,
+)
+from connectors.rakuten.sales_stream import SalesReader
+from connectors.rakuten.xml import XmlStream, child, parse_xml, text_of, texts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rakuten"
 
@@ -46,6 +54,32 @@ def test_hostile_documents_are_refused_quickly_as_invalid(hostile: bytes) -> Non
     assert "root:" not in str(caught.value)  # nothing of /etc/passwd leaked into the message
 
 
+@pytest.mark.parametrize("hostile", [BILLION_LAUGHS, XXE, EXTERNAL_DTD], ids=["laughs", "xxe", "dtd"])
+@pytest.mark.parametrize("size", [1, 16, 1 << 20])
+def test_hostile_documents_are_refused_at_their_dtd_whatever_the_chunks(hostile: bytes, size: int) -> None:
+    reader = SalesReader()
+    with pytest.raises(RakutenResponseInvalid, match="refused hostile XML: a DTD"):
+        for start in range(0, len(hostile), size):
+            reader.feed(hostile[start : start + size])
+        reader.close()
+
+
+@pytest.mark.parametrize("hostile", [BILLION_LAUGHS, XXE, EXTERNAL_DTD], ids=["laughs", "xxe", "dtd"])
+def test_hostile_answers_are_refused_by_the_streaming_client(hostile: bytes) -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=hostile))
+    with RakutenClient(base_url="https://ws.example.test", transport=transport) as client:
+        with pytest.raises(RakutenResponseInvalid, match="hostile"):
+            client.get_new_sales(Credentials("shop", "tok")).read()
+        with pytest.raises(RakutenResponseInvalid, match="hostile"):
+            client.check_credentials(Credentials("shop", "tok"))
+
+
+def test_a_document_of_endless_distinct_names_is_refused() -> None:
+    body = b"<r>" + b"".join(b"<n%d/>" % n for n in range(20_000)) + b"</r>"
+    with pytest.raises(RakutenResponseInvalid, match="distinct names"):
+        parse_xml(body)
+
+
 def test_prolog_encoding_decides_how_bytes_are_read() -> None:
     latin1 = '<?xml version="1.0" encoding="ISO-8859-1"?><a><b>Hélène</b></a>'.encode("latin-1")
     cp1252 = '<?xml version="1.0" encoding="windows-1252"?><a><b>l’été €</b></a>'.encode("cp1252")
@@ -58,6 +92,19 @@ def test_prolog_encoding_decides_how_bytes_are_read() -> None:
 def test_blank_lines_and_a_bom_before_the_declaration_are_tolerated() -> None:
     body = b"\xef\xbb\xbf\r\n\n   \t" + b'<?xml version="1.0" encoding="UTF-8"?><a><b>1</b></a>'
     assert text_of(parse_xml(body), "b") == "1"
+
+
+def test_a_bom_and_blank_lines_split_over_chunks_are_tolerated_too() -> None:
+    stream = XmlStream()
+    for piece in (b"\xef", b"\xbb", b"\xbf\r\n", b"  ", b'<?xml version="1.0"?><a>', b"<b>1</b></a>"):
+        stream.feed(piece)
+    stream.close()
+    assert text_of(stream.root, "b") == "1"
+
+
+def test_comments_and_processing_instructions_are_not_part_of_the_text() -> None:
+    root = parse_xml(b"<a><b>1<!-- note --><?pi x?>2</b><!-- c --><c/></a>")
+    assert text_of(root, "b") == "12" and [child.tag for child in root] == ["b", "c"]
 
 
 def test_lookups_match_local_names_in_any_namespace() -> None:

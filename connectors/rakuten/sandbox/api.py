@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from connectors.rakuten.sandbox import lifecycle
 from connectors.rakuten.sandbox.seed import SeedError, build_fault
 from connectors.rakuten.sandbox.state import SandboxState, UnknownSeller, item_state
 
@@ -64,6 +65,71 @@ class SandboxApi:
     def set_item_status(self, login: str, item_id: str, status: str) -> None:
         """Change one item's status, e.g. to CANCELLED or back to TO_CONFIRM."""
         self.state.set_item_status(login, item_id, status)
+
+    def item(self, login: str, item_id: str) -> dict[str, Any]:
+        """Return one item's state: status, accepted, tracking, to-do causes, cancel comment."""
+        return self.state.change_item(login, item_id, lambda sale, item: None)
+
+    def buyer_cancel(self, login: str, item_id: str, *, visible: bool = True) -> dict[str, Any]:
+        """Cancel the item as its buyer would, before acceptance or after it.
+
+        Before acceptance it shows CANCELLED in getnewsales, or vanishes when not `visible`;
+        after acceptance it shows CANCELLED in getcurrentsales.
+        """
+        return self.state.change_item(
+            login, item_id, lambda sale, item: lifecycle.buyer_cancel(sale, item, visible=visible)
+        )
+
+    def open_claim(self, login: str, item_id: str) -> dict[str, Any]:
+        """The buyer opens a claim: PENDING_CLAIM in getcurrentsales, CLAIM on the to-do list."""
+        return self.state.change_item(login, item_id, lifecycle.open_claim)
+
+    def close_claim(self, login: str, item_id: str, *, status: str | None = None) -> dict[str, Any]:
+        """The claim closes: back to the status before it, or to `status` (CLOSED, CANCELLED)."""
+        return self.state.change_item(
+            login, item_id, lambda sale, item: lifecycle.close_claim(sale, item, status)
+        )
+
+    def add_message(self, login: str, item_id: str, sender: str) -> dict[str, Any]:
+        """An unread message from "buyer" or "customer_service" puts the item on the to-do list."""
+        return self.state.change_item(
+            login, item_id, lambda sale, item: lifecycle.add_message(sale, item, sender)
+        )
+
+    def read_messages(self, login: str, item_id: str) -> dict[str, Any]:
+        """The seller read the item's messages on Rakuten's site: their causes leave the list."""
+        return self.state.change_item(login, item_id, lifecycle.read_messages)
+
+    def add_items(self, login: str, purchase_id: str, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Add items to a known purchase; return {"purchase_id", "item_ids"}."""
+        with self.state.seller(login) as seller:
+            if purchase_id not in seller.sales:
+                raise SeedError(f"unknown purchase id {purchase_id}")
+        return self.add_sales(login, [{"purchase_id": purchase_id, "items": list(items)}])[0]
+
+    def lapse(self, login: str, purchase_id: str) -> dict[str, Any]:
+        """The sale leaves getnewsales unaccepted; return {"purchase_id", "item_ids"} that lapsed."""
+        with self.state.seller(login) as seller:
+            sale = seller.sales.get(purchase_id)
+            if sale is None:
+                raise SeedError(f"unknown purchase id {purchase_id}")
+            return {"purchase_id": purchase_id, "item_ids": lifecycle.lapse(sale)}
+
+    def calls(self, login: str) -> dict[str, Any]:
+        """Return the calls received for the seller, per action and per action and item id.
+
+        Shape ``{"actions": {action: n}, "items": {action: {item_id: n}}}``; faults and
+        errors count, and nothing is ever trimmed.
+        """
+        with self.state.seller(login):
+            return self.state.calls(login)
+
+    def corrupt_sale(self, login: str, purchase_id: str, texts: Mapping[str, Any]) -> None:
+        """Serve a sale unreadable: `texts` maps element paths (`price/amount`, `purchasedate`,
+        `purchaseid`, `itemid`, `itemstatus`; item paths in every item) to the text served
+        there instead of the real value. An empty mapping serves it readable again.
+        """
+        self.state.corrupt_sale(login, purchase_id, texts)
 
     def sales(self, login: str) -> list[dict[str, Any]]:
         """Return every sale of the seller with each item's status."""

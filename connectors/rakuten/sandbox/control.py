@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from connectors.rakuten.sandbox.api import SandboxApi
+from connectors.rakuten.sandbox.lifecycle import ItemConflict
 from connectors.rakuten.sandbox.reply import Reply, json_reply
 from connectors.rakuten.sandbox.seed import SeedError
 from connectors.rakuten.sandbox.state import SellerExists, UnknownSeller
@@ -26,6 +27,22 @@ def _list(body: Body, key: str) -> list[Any]:
     return value
 
 
+def _flag(body: Body, key: str, default: bool = True) -> bool:
+    """Return the JSON boolean under `key`, or raise SeedError."""
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        raise SeedError(f"'{key}' must be true or false")
+    return value
+
+
+def _text(body: Body, key: str) -> str | None:
+    """Return the string under `key` (None when absent), or raise SeedError."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise SeedError(f"'{key}' must be a string")
+    return value
+
+
 def _add_seller(api: SandboxApi, body: Body) -> Any:
     """POST /_sandbox/sellers."""
     seller_id = api.add_seller(
@@ -39,8 +56,20 @@ def _add_seller(api: SandboxApi, body: Body) -> Any:
 
 def _set_item(api: SandboxApi, login: str, item_id: str, body: Body) -> Any:
     """POST /_sandbox/sellers/{login}/items/{item_id}."""
-    api.set_item_status(login, item_id, str(body.get("status", "")))
-    return {"item_id": item_id, "status": body.get("status")}
+    status = str(body.get("status", "")).strip()
+    if not status:
+        raise SeedError("'status' is required")
+    api.set_item_status(login, item_id, status)
+    return {"item_id": item_id, "status": status}
+
+
+def _corrupt(api: SandboxApi, login: str, purchase_id: str, body: Body) -> Any:
+    """POST /_sandbox/sellers/{login}/sales/{purchase_id}/corrupt."""
+    texts = body.get("texts", {})
+    if not isinstance(texts, dict):
+        raise SeedError("'texts' must be an object")
+    api.corrupt_sale(login, purchase_id, texts)
+    return {"purchase_id": purchase_id, "texts": texts}
 
 
 def _inject(api: SandboxApi, login: str, body: Body) -> Any:
@@ -62,6 +91,24 @@ def _set_reject_skus(api: SandboxApi, login: str, body: Body) -> Any:
     return {"ok": True}
 
 
+ItemRoute = Callable[[SandboxApi, str, str, Body], Any]
+
+#: verb -> handler for POST /_sandbox/sellers/{login}/items/{item_id}/<verb>
+ITEM_ROUTES: dict[str, ItemRoute] = {
+    "cancel": lambda api, login, item, body: api.buyer_cancel(login, item, visible=_flag(body, "visible")),
+    "claim": lambda api, login, item, _: api.open_claim(login, item),
+    "close_claim": lambda api, login, item, body: api.close_claim(login, item, status=_text(body, "status")),
+    "messages": lambda api, login, item, body: api.add_message(login, item, str(body.get("from", ""))),
+    "read_messages": lambda api, login, item, _: api.read_messages(login, item),
+}
+
+#: verb -> handler for POST /_sandbox/sellers/{login}/sales/{purchase_id}/<verb>
+SALE_ROUTES: dict[str, ItemRoute] = {
+    "items": lambda api, login, purchase, body: api.add_items(login, purchase, _list(body, "items")),
+    "lapse": lambda api, login, purchase, _: api.lapse(login, purchase),
+    "corrupt": _corrupt,
+}
+
 #: (method, last path segment) -> handler for /_sandbox/sellers/{login}/<segment>
 SELLER_ROUTES: dict[tuple[str, str], SellerRoute] = {
     ("POST", "listings"): _set_listings,
@@ -71,7 +118,23 @@ SELLER_ROUTES: dict[tuple[str, str], SellerRoute] = {
     ("GET", "sales"): lambda api, login, _: {"sales": api.sales(login)},
     ("POST", "faults"): _inject,
     ("GET", "files"): lambda api, login, _: api.files(login),
+    ("GET", "calls"): lambda api, login, _: api.calls(login),
 }
+
+
+def _seller_route(api: SandboxApi, method: str, parts: list[str], body: Body) -> Any:
+    """Dispatch /_sandbox/sellers/{login}/...; None when no route matches."""
+    login, rest = parts[1], parts[2:]
+    if len(rest) == 1:
+        handler = SELLER_ROUTES.get((method, rest[0]))
+        return handler(api, login, body) if handler else None
+    if len(rest) == 2 and rest[0] == "items":
+        if method == "GET":
+            return api.item(login, rest[1])
+        return _set_item(api, login, rest[1], body) if method == "POST" else None
+    routes = {"items": ITEM_ROUTES, "sales": SALE_ROUTES}.get(rest[0]) if len(rest) == 3 else None
+    route = routes.get(rest[2]) if routes is not None and method == "POST" else None
+    return route(api, login, rest[1], body) if route else None
 
 
 def _route(api: SandboxApi, method: str, parts: list[str], query: Mapping[str, str], body: Body) -> Any:
@@ -85,11 +148,8 @@ def _route(api: SandboxApi, method: str, parts: list[str], query: Mapping[str, s
         return api.requests(login=query.get("login"), action=query.get("action"))
     if parts == ["sellers"] and method == "POST":
         return _add_seller(api, body)
-    if len(parts) == 4 and parts[0] == "sellers" and parts[2] == "items" and method == "POST":
-        return _set_item(api, parts[1], parts[3], body)
-    if len(parts) == 3 and parts[0] == "sellers":
-        handler = SELLER_ROUTES.get((method, parts[2]))
-        return handler(api, parts[1], body) if handler else None
+    if len(parts) >= 3 and parts[0] == "sellers":
+        return _seller_route(api, method, parts, body)
     return None
 
 
@@ -103,7 +163,7 @@ def handle(api: SandboxApi, method: str, path: str, query: Mapping[str, str], ra
         result = _route(api, method, parts, query, body)
     except UnknownSeller as exc:
         return json_reply({"error": f"unknown seller {exc.args[0]!r}"}, 404)
-    except SellerExists as exc:
+    except (SellerExists, ItemConflict) as exc:
         return json_reply({"error": str(exc)}, 409)
     except (SeedError, ValueError, TypeError, KeyError) as exc:
         return json_reply({"error": str(exc)}, 400)

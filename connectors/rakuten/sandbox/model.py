@@ -8,11 +8,17 @@ from typing import Any
 
 #: Item statuses that put a sale in getnewsales (PL treats REMINDED as new too).
 AWAITING_STATUSES = frozenset({"TO_CONFIRM", "REQUESTED", "REMINDED"})
+#: Statuses only an accepted item reaches (rakuten-api.md §8b): seeding or setting one marks
+#: the item accepted. LAPSED is the sandbox's own name for a sale left unaccepted too long.
+ACCEPTED_STATUSES = frozenset({"ACCEPTED", "PENDING", "PENDING_CLAIM", "CLOSED"})
 
 #: Report status labels, as Rakuten spells them (the apostrophe is typographic).
 STATUS_PENDING = "En attente"
 STATUS_DONE = "Traité"
 STATUS_NO_LINE = "Aucune ligne n\u2019a été chargée"
+
+#: Paths of the sale's elements whose text corrupt_sale can replace (in every item for item fields).
+CORRUPTIBLE = frozenset({"purchaseid", "purchasedate", "itemid", "itemstatus", "price/amount"})
 
 #: Fault kinds accepted by inject_fault.
 FAULT_KINDS = frozenset({"http500", "hang", "malformed", "quota", "billion_laughs", "huge", "raw"})
@@ -34,9 +40,28 @@ class Config:
         return dict(vars(self))
 
 
+@dataclass(frozen=True)
+class Tracking:
+    """The shipment Rakuten was told of for one item, and by which call."""
+
+    transporter_name: str
+    tracking_number: str
+    tracking_url: str
+    via: str  #: settrackingpackageinfos or importitemshippingstatus
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the tracking as JSON-ready values."""
+        return dict(vars(self))
+
+
 @dataclass
 class Item:
-    """One sold unit (Rakuten has no quantity: N units are N items)."""
+    """One sold unit (Rakuten has no quantity: N units are N items) and where it is in its life.
+
+    `was_accepted` tells a cancellation after acceptance from one before; `hidden` marks a
+    buyer's cancellation before acceptance that left getnewsales instead of showing
+    CANCELLED; `causes` are its to-do list causes; `claim_from` the status a claim left.
+    """
 
     item_id: str
     sku: str
@@ -48,11 +73,21 @@ class Item:
     payment_status: str
     is_nego: bool
     is_preorder: bool
+    was_accepted: bool = False
+    hidden: bool = False
+    tracking: Tracking | None = None
+    causes: set[str] = field(default_factory=set)
+    claim_from: str | None = None
+    cancel_comment: str | None = None
 
 
 @dataclass
 class Sale:
-    """One purchase and its items; `xml` caches the rendered <sale> fragment."""
+    """One purchase and its items; `views` caches the rendered <sale> fragment per call.
+
+    `seq` orders the seller's sales for paging; `listed_new` is cleared when the sale
+    leaves getnewsales for good (it lapsed).
+    """
 
     purchase_id: str
     purchased_at: dt.datetime  #: Paris local time, naive
@@ -61,11 +96,19 @@ class Sale:
     buyer: dict[str, str]
     relay: dict[str, str]
     items: list[Item]
-    xml: bytes | None = None
+    seq: int = 0
+    listed_new: bool = True
+    views: dict[str, bytes] = field(default_factory=dict)
+    #: element path -> the text served there instead of the real value (an unreadable sale)
+    corrupt: dict[str, str] = field(default_factory=dict)
 
     def awaits_acceptance(self) -> bool:
         """Return True when at least one item still waits for the seller's acceptance."""
         return any(item.status in AWAITING_STATUSES for item in self.items)
+
+    def touch(self) -> None:
+        """Forget the rendered fragments after a change of the sale or one of its items."""
+        self.views.clear()
 
 
 @dataclass
@@ -160,6 +203,7 @@ class LogEntry:
     login: str
     status: int
     error_code: str
+    item_id: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the entry as JSON-ready values."""

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.rakuten.sandbox.model import FAULT_KINDS, Fault, Item, Sale
+from connectors.rakuten.sandbox.model import ACCEPTED_STATUSES, FAULT_KINDS, Fault, Item, Sale
 
 PARIS = ZoneInfo("Europe/Paris")
 PURCHASE_DATE_FORMAT = "%d/%m/%Y-%H:%M"
@@ -80,6 +80,9 @@ def build_item(raw: Any, next_id: Callable[[str], str], advert_ids: Mapping[str,
         raise SeedError("each item must be an object")
     sku = str(raw.get("sku") or "")  # null or absent: a listing without a seller reference
     advert_id = raw.get("advert_id") or advert_ids.get(sku) or next_id("advert")
+    status = str(raw.get("status", "TO_CONFIRM"))
+    # A seeded CANCELLED line is one of getcurrentsales (rakuten-api.md §8a) unless told otherwise.
+    accepted = raw.get("accepted", status in ACCEPTED_STATUSES or status == "CANCELLED")
     return Item(
         item_id=str(raw.get("item_id") or next_id("item")),
         sku=sku,
@@ -87,10 +90,11 @@ def build_item(raw: Any, next_id: Callable[[str], str], advert_ids: Mapping[str,
         title=str(raw.get("title", f"Article {sku}".strip())),
         price=str(raw.get("price", "12.50")),
         currency=str(raw.get("currency", "EUR")),
-        status=str(raw.get("status", "TO_CONFIRM")),
+        status=status,
         payment_status=str(raw.get("payment_status", "INCOMING")),
         is_nego=_flag(raw.get("is_nego", False)),
         is_preorder=_flag(raw.get("is_preorder", False)),
+        was_accepted=_flag(accepted),
     )
 
 

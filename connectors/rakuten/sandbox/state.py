@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from connectors.rakuten.sandbox import imports, ws_errors
+from connectors.rakuten.sandbox import imports, lifecycle, ws_errors
 from connectors.rakuten.sandbox.model import (
     AWAITING_STATUSES,
+    CORRUPTIBLE,
     Config,
     Fault,
     Item,
@@ -59,6 +60,9 @@ class SandboxState:
             self._sellers: dict[str, Seller] = {}
             self._counters = {kind: itertools.count(start) for kind, start in _ID_STARTS.items()}
             self._log: deque[LogEntry] = deque(maxlen=MAX_LOG_ENTRIES)
+            # Unlike the log these are never trimmed, so "exactly one call" stays checkable.
+            self._calls: dict[str, Counter[str]] = {}
+            self._item_calls: dict[str, dict[str, Counter[str]]] = {}
 
     def next_id(self, kind: str) -> str:
         """Return a fresh numeric id of the given kind, as a string."""
@@ -133,22 +137,41 @@ class SandboxState:
     @staticmethod
     def _store_sale(seller: Seller, sale: Sale) -> dict[str, Any]:
         """Store a new sale, or append its items to the known purchase with the same id."""
+        sale.seq = len(seller.sales)
         stored = seller.sales.setdefault(sale.purchase_id, sale)
         if stored is not sale:
             stored.items.extend(sale.items)
-            stored.xml = None
+            stored.touch()
         for item in sale.items:
             seller.items[item.item_id] = (stored, item)
         return {"purchase_id": stored.purchase_id, "item_ids": [i.item_id for i in sale.items]}
 
-    def set_item_status(self, login: str, item_id: str, status: str) -> None:
-        """Change one item's status (e.g. CANCELLED), as Rakuten or the buyer would."""
+    def change_item(
+        self, login: str, item_id: str, change: Callable[[Sale, Item], object]
+    ) -> dict[str, Any]:
+        """Apply `change(sale, item)` to one item under the lock; return the item's state."""
         with self.seller(login) as seller:
             if item_id not in seller.items:
                 raise SeedError(f"unknown item id {item_id}")
             sale, item = seller.items[item_id]
-            item.status = status
-            sale.xml = None
+            change(sale, item)
+            return {"purchase_id": sale.purchase_id, **item_state(item)}
+
+    def set_item_status(self, login: str, item_id: str, status: str) -> None:
+        """Change one item's status (e.g. CANCELLED), as Rakuten or the buyer would."""
+        self.change_item(login, item_id, lambda sale, item: lifecycle.set_status(sale, item, status))
+
+    def corrupt_sale(self, login: str, purchase_id: str, texts: Mapping[str, Any]) -> None:
+        """Serve these texts in place of the sale's values from now on; {} makes it readable again."""
+        unknown = set(texts) - CORRUPTIBLE
+        if unknown:
+            raise SeedError(f"cannot corrupt {sorted(unknown)}; one of {sorted(CORRUPTIBLE)}")
+        with self.seller(login) as seller:
+            sale = seller.sales.get(purchase_id)
+            if sale is None:
+                raise SeedError(f"unknown purchase id {purchase_id}")
+            sale.corrupt = {path: str(value) for path, value in texts.items()}
+            sale.views.clear()
 
     def accept(self, seller: Seller, item_id: str) -> None:
         """Accept one item, or raise ParameterError when it is unknown or not awaiting."""
@@ -161,8 +184,7 @@ class SandboxState:
                 if self.config.reaccept == "accepted" and item.status == "ACCEPTED":
                     return
                 raise ws_errors.invalid("itemid")
-            item.status = "ACCEPTED"
-            sale.xml = None
+            lifecycle.set_status(sale, item, "ACCEPTED")
 
     def take_fault(self, login: str, action: str) -> Fault | None:
         """Consume one use of the first pending fault of the seller matching `action`."""
@@ -178,9 +200,27 @@ class SandboxState:
             return None
 
     def log(self, entry: LogEntry) -> None:
-        """Append a served request to the log."""
+        """Append a served request to the log and count it for its login and action."""
         with self._lock:
             self._log.append(entry)
+            self._calls.setdefault(entry.login, Counter())[entry.action] += 1
+            if entry.item_id:
+                self.count_items(entry.login, entry.action, [entry.item_id])
+
+    def count_items(self, login: str, action: str, item_ids: Iterable[str]) -> None:
+        """Count a call of `action` for each item it named (a shipping file names several)."""
+        with self._lock:
+            counter = self._item_calls.setdefault(login, {}).setdefault(action, Counter())
+            counter.update(item_ids)
+
+    def calls(self, login: str) -> dict[str, Any]:
+        """Return the calls received for a login: per action, and per action and item id."""
+        with self._lock:
+            items = self._item_calls.get(login, {})
+            return {
+                "actions": dict(self._calls.get(login, {})),
+                "items": {action: dict(counter) for action, counter in items.items()},
+            }
 
     def requests(self, *, login: str | None = None, action: str | None = None) -> list[LogEntry]:
         """Return logged requests, oldest first, optionally for one login and one action."""
@@ -200,4 +240,8 @@ def item_state(item: Item) -> dict[str, Any]:
         "advert_id": item.advert_id,
         "status": item.status,
         "payment_status": item.payment_status,
+        "accepted": item.was_accepted,
+        "tracking": item.tracking.as_dict() if item.tracking else None,
+        "causes": sorted(item.causes),
+        "cancel_comment": item.cancel_comment,
     }

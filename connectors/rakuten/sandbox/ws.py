@@ -13,9 +13,11 @@ from connectors.rakuten.sandbox.reply import Reply, text_reply
 from connectors.rakuten.sandbox.state import SandboxState
 from connectors.rakuten.sandbox.ws_actions import ACTIONS, WsRequest
 from connectors.rakuten.sandbox.ws_errors import WsError
+from connectors.rakuten.sandbox.ws_lifecycle import LIFECYCLE_ACTIONS
 from connectors.rakuten.sandbox.xml_out import CONTENT_TYPE, error_document
 
-WS_PATHS = frozenset(path for path, _ in ACTIONS)
+ROUTES = {**ACTIONS, **LIFECYCLE_ACTIONS}
+WS_PATHS = frozenset(path for path, _ in ROUTES)
 VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -28,7 +30,7 @@ def _run(state: SandboxState, request: WsRequest, wait: Callable[[float], object
         return fault_reply(fault, action, error_status=state.config.error_http_status)
     if fault is not None:
         wait(fault.hang_s)
-    route = ACTIONS.get((request.path, request.param("action")))
+    route = ROUTES.get((request.path, request.param("action")))
     if route is None:
         raise ws_errors.invalid("action")
     handler, pro_only = route
@@ -62,6 +64,7 @@ def handle(state: SandboxState, request: WsRequest, wait: Callable[[float], obje
             login=request.query.get("login", ""),
             status=reply.status,
             error_code=reply.error_code,
+            item_id=request.query.get("itemid", ""),
         )
     )
     return reply

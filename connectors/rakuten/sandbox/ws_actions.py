@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from connectors.rakuten.sandbox import imports, ws_errors
+from connectors.rakuten.sandbox.lifecycle import CURRENT_VIEW, NEW_VIEW, in_current_sales, in_new_sales
 from connectors.rakuten.sandbox.model import Seller
 from connectors.rakuten.sandbox.state import SandboxState, now
 from connectors.rakuten.sandbox.stockfile import parse_multipart
@@ -73,9 +74,9 @@ def _since(raw: str) -> dt.date:
 
 
 def get_new_sales(state: SandboxState, seller: Seller, request: WsRequest) -> bytes:
-    """Answer getnewsales: every sale with an item awaiting acceptance; no paging."""
+    """Answer getnewsales: every sale awaiting acceptance or ended before it; no paging."""
     with state.seller(seller.login) as current:
-        fragments = [sale_fragment(s) for s in current.sales.values() if s.awaits_acceptance()]
+        fragments = [sale_fragment(s, NEW_VIEW) for s in current.sales.values() if in_new_sales(s)]
     return sales_document(
         "getnewsales",
         version=request.param("version"),
@@ -87,22 +88,29 @@ def get_new_sales(state: SandboxState, seller: Seller, request: WsRequest) -> by
 
 
 def get_current_sales(state: SandboxState, seller: Seller, request: WsRequest) -> bytes:
-    """Answer getcurrentsales: sales no longer awaiting acceptance, paged by nexttoken."""
+    """Answer getcurrentsales: sales past acceptance, paged by nexttoken.
+
+    The token holds the position of the last sale served, not an offset: a sale that
+    leaves the list between two pages moves no other sale past the reader.
+    """
     token = request.query.get("nexttoken", "")
-    offset, since_text = (0, request.query.get("purchasedate", "").strip())
+    after, since_text = (-1, request.query.get("purchasedate", "").strip())
     if token:
         fields = _decode_token(token, 2)
-        offset, since_text = int(fields[0]), fields[1]
+        after, since_text = int(fields[0]), fields[1]
     since = _since(since_text) if since_text else None
     size = max(state.config.sales_page_size, 1)
     with state.seller(seller.login) as current:
         matching = [
             sale
             for sale in current.sales.values()
-            if not sale.awaits_acceptance() and (since is None or sale.purchased_at.date() >= since)
+            if sale.seq > after
+            and (since is None or sale.purchased_at.date() >= since)
+            and in_current_sales(sale)
         ]
-        fragments = [sale_fragment(sale) for sale in matching[offset : offset + size]]
-    more = offset + size < len(matching)
+        page = matching[:size]
+        fragments = [sale_fragment(sale, CURRENT_VIEW) for sale in page]
+    more = len(matching) > size
     echo = {"nexttoken": token} if token else {}
     if since is not None:
         echo["purchasedate"] = since.strftime("%d/%m/%Y")
@@ -114,7 +122,7 @@ def get_current_sales(state: SandboxState, seller: Seller, request: WsRequest) -
         seller_id=seller.seller_id,
         sales=fragments,
         echo=echo,
-        next_token=_encode_token(str(offset + size), since_text) if more else "",
+        next_token=_encode_token(str(page[-1].seq), since_text) if more else "",
     )
 
 

@@ -70,8 +70,11 @@ def error_document(error: WsError) -> bytes:
         f"        <code>{text(error.code)}</code>\n"
         f"        <message>{text(error.message)}</message>\n"
         "        <details>\n"
-        f"            <detail>\n                {cdata(error.detail)}\n            </detail>\n"
-        "        </details>\n"
+        + "".join(
+            f"            <detail>\n                {cdata(detail)}\n            </detail>\n"
+            for detail in (error.detail, *error.more)
+        )
+        + "        </details>\n"
         "    </error>\n"
         "</errorresponse>"
     )

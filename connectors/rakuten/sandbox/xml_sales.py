@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
+from connectors.rakuten.sandbox.lifecycle import view_status
 from connectors.rakuten.sandbox.model import Item, Sale
 from connectors.rakuten.sandbox.seed import PURCHASE_DATE_FORMAT
 from connectors.rakuten.sandbox.xml_out import PROLOG, cdata, encode, open_root, request_echo, text
@@ -69,14 +71,14 @@ def _amount(tag: str, item: Item) -> str:
     )
 
 
-def _item(item: Item) -> str:
-    """Return one <item> element."""
+def _item(item: Item, status: str) -> str:
+    """Return one <item> element, showing the item with the status of the call."""
     return (
         f"\n<item>\n<sku>{cdata(item.sku)}</sku>\n"
         f"<advertid>{text(item.advert_id)}</advertid>\n{_amount('advertpricelisted', item)}"
         f"<itemid>{text(item.item_id)}</itemid>\n"
         f"<headline>{cdata(item.title)}</headline>\n"
-        f"<itemstatus>{cdata(item.status)}</itemstatus>\n"
+        f"<itemstatus>{cdata(status)}</itemstatus>\n"
         f"<ispreorder>{_yes_no(item.is_preorder)}</ispreorder>\n"
         f"<isnego>{_yes_no(item.is_nego)}</isnego>\n"
         f"<negotiationcomment></negotiationcomment>\n{_amount('price', item)}"
@@ -86,11 +88,29 @@ def _item(item: Item) -> str:
     )
 
 
-def sale_fragment(sale: Sale) -> bytes:
-    """Return the encoded <sale> element, cached on the sale until an item changes."""
-    if sale.xml is None:
+def _corrupted(fragment: str, texts: Mapping[str, str]) -> str:
+    """Serve `texts` in place of the values at these element paths (e.g. price/amount)."""
+    for path, value in texts.items():
+        names = path.split("/")
+        opening = r"\s*".join(f"<{name}>" for name in names)
+        pattern = re.compile(f"({opening})(?:<!\\[CDATA\\[.*?\\]\\]>|[^<])*(</{names[-1]}>)", re.S)
+        served = text(value).replace("\\", "\\\\")  # a literal replacement, backslashes and all
+        fragment = pattern.sub(rf"\g<1>{served}\g<2>", fragment)
+    return fragment
+
+
+def sale_fragment(sale: Sale, view: str) -> bytes:
+    """Return the encoded <sale> element as `view` (getnewsales or getcurrentsales) shows it.
+
+    Only the items that call shows are in it (rakuten-api.md §8b); the fragment is cached
+    on the sale until the sale or an item changes. A corrupted sale (`corrupt_sale`) is
+    served with the given texts in place of its values.
+    """
+    cached = sale.views.get(view)
+    if cached is None:
         buyer = sale.buyer
-        sale.xml = encode(
+        shown = [(item, status) for item in sale.items if (status := view_status(view, item))]
+        fragment = (
             f"<sale>\n<purchaseid>{text(sale.purchase_id)}</purchaseid>\n"
             f"<purchasedate>{sale.purchased_at.strftime(PURCHASE_DATE_FORMAT)}</purchasedate>\n"
             f"<deliveryinformation>\n<shippingtype>{text(sale.shipping_type)}</shippingtype>\n"
@@ -98,10 +118,11 @@ def sale_fragment(sale: Sale) -> bytes:
             f"<purchasebuyerlogin>{cdata(buyer['login'])}</purchasebuyerlogin>\n"
             f"<purchasebuyeremail>{text(buyer['email'])}</purchasebuyeremail>\n"
             f"{_addresses(sale)}\n</deliveryinformation>\n<items>\n"
-            + "".join(_item(item) for item in sale.items)
+            + "".join(_item(item, status) for item, status in shown)
             + "</items>\n</sale>\n"
         )
-    return sale.xml
+        cached = sale.views[view] = encode(_corrupted(fragment, sale.corrupt) if sale.corrupt else fragment)
+    return cached
 
 
 def sales_document(

@@ -65,6 +65,27 @@ WHERE (integration_id, item_id) IN (
     ORDER BY o.accept_due_at LIMIT %(limit)s FOR UPDATE OF o SKIP LOCKED)
 RETURNING integration_id, item_id
 """
+# The merchant's refusals and cancellations, and the to-do list reads: fenced claims,
+# the message carries the token returned.
+CLAIM_CANCELLATIONS = """
+UPDATE order_cancellations SET lease_token = lease_token + 1, claims = claims + 1,
+    due_at = now() + make_interval(secs => %(lease_s)s)
+WHERE (integration_id, request_id, item_id) IN (
+    SELECT c.integration_id, c.request_id, c.item_id FROM order_cancellations c
+    JOIN integrations i USING (integration_id)
+    WHERE c.state = 'pending' AND c.due_at <= now() AND i.status = 'verified'
+    ORDER BY c.due_at LIMIT %(limit)s FOR UPDATE OF c SKIP LOCKED)
+RETURNING integration_id, request_id, item_id, lease_token
+"""
+CLAIM_TODO_READS = """
+UPDATE integrations SET todo_lease_token = todo_lease_token + 1, todo_claims = todo_claims + 1,
+    todo_due_at = now() + make_interval(secs => %(lease_s)s)
+WHERE integration_id IN (
+    SELECT integration_id FROM integrations
+    WHERE status = 'verified' AND (todo_due_at IS NULL OR todo_due_at <= now())
+    ORDER BY todo_due_at NULLS FIRST LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+RETURNING integration_id, todo_lease_token
+"""
 # Releasing claims whose message could not be sent (the broker is away): the work is
 # due again at once instead of when its lease ends, minutes later.
 RELEASE = {
@@ -78,6 +99,14 @@ RELEASE = {
     "accept": """UPDATE order_items SET accept_due_at = now()
         WHERE (integration_id, item_id) IN (SELECT * FROM unnest(%(ids)s::text[], %(items)s::text[]))
         AND accept_state = 'pending'""",
+    "cancel": """UPDATE order_cancellations SET due_at = now(), claims = greatest(claims - 1, 0)
+        FROM unnest(%(ids)s::text[], %(requests)s::text[], %(items)s::text[], %(tokens)s::bigint[])
+            AS c(k, r, i, t)
+        WHERE integration_id = c.k AND request_id = c.r AND item_id = c.i AND lease_token = c.t
+          AND state = 'pending'""",
+    "todo": """UPDATE integrations SET todo_due_at = now(), todo_claims = greatest(todo_claims - 1, 0)
+        FROM unnest(%(ids)s::text[], %(tokens)s::bigint[]) AS c(k, t)
+        WHERE integration_id = c.k AND todo_lease_token = c.t AND status = 'verified'""",
 }
 OUTBOX_WAITING = """
 SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL
@@ -122,16 +151,36 @@ def claim_accepts(conn: psycopg.Connection[Any], *, lease_s: float, limit: int) 
     return [(row[0], row[1]) for row in rows]
 
 
-def release(conn: psycopg.Connection[Any], kind: str, claimed: list[Any]) -> None:
-    """Make claimed work of `kind` (verify, orders, stock, report, accept) due again now.
+def claim_cancellations(
+    conn: psycopg.Connection[Any], *, lease_s: float, limit: int
+) -> list[tuple[str, str, str, int]]:
+    """Claim due refusal or cancellation steps; return (integration, request, item, token)."""
+    rows = conn.execute(CLAIM_CANCELLATIONS, {"lease_s": lease_s, "limit": limit})
+    return [(row[0], row[1], row[2], int(row[3])) for row in rows]
 
-    `claimed` holds what the claim returned: integration ids, import ids, or
-    (integration id, item id) pairs for accept.
+
+def claim_todo_reads(conn: psycopg.Connection[Any], *, lease_s: float, limit: int) -> list[tuple[str, int]]:
+    """Claim verified integrations whose to-do list read is due; return (integration, token)."""
+    rows = conn.execute(CLAIM_TODO_READS, {"lease_s": lease_s, "limit": limit})
+    return [(row[0], int(row[1])) for row in rows]
+
+
+def release(conn: psycopg.Connection[Any], kind: str, claimed: list[Any]) -> None:
+    """Make claimed work of `kind` (verify, orders, stock, report, accept, cancel, todo) due again now.
+
+    `claimed` holds what the claim returned: integration ids, import ids,
+    (integration id, item id) pairs for accept, and with their token the
+    (integration, request, item, token) of cancel and (integration, token) of todo.
     """
     if not claimed:
         return
     if kind == "accept":
         params = {"ids": [pair[0] for pair in claimed], "items": [pair[1] for pair in claimed]}
+    elif kind == "cancel":
+        ids, requests, items, tokens = (list(column) for column in zip(*claimed, strict=True))
+        params = {"ids": ids, "requests": requests, "items": items, "tokens": tokens}
+    elif kind == "todo":
+        params = {"ids": [c[0] for c in claimed], "tokens": [c[1] for c in claimed]}
     else:
         params = {"ids": list(claimed)}
     conn.execute(RELEASE[kind], params)

@@ -1,4 +1,7 @@
-"""Inbound CloudEvents: the four data models of CONTRACT §1.1 and `parse_inbound`.
+"""Inbound CloudEvents: the data models of CONTRACT §1.1 and `parse_inbound`.
+
+The integration and stock models are here, the order ones in `events.inbound_orders`;
+both are in `DATA_MODELS` once a handler applies them.
 
 The envelope is validated from the raw bytes in pydantic's strict JSON mode (so
 `time` must be an RFC 3339 string with an offset), then `data` is validated by the
@@ -10,13 +13,11 @@ errors also carry the input value, which may be the token.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,13 +29,24 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from events.errors import EventIgnored, InvalidEvent
+from events.fields import DATA_CONFIG as DATA_CONFIG
+from events.fields import Id64 as Id64
+from events.fields import Rfc3339Time as Rfc3339Time
+from events.fields import strip_non_blank as strip_non_blank
+from events.inbound_orders import ORDER_CANCEL_REQUESTED, OrderCancelRequested
 
 INTEGRATION_INSTALLED = "integration.installed"
 INTEGRATION_UPDATED = "integration.updated"
 INTEGRATION_DELETED = "integration.deleted"
 STOCK_CHANGED = "stock.changed"
 #: The routing keys the inbox queue is bound to.
-INBOUND_TYPES = (INTEGRATION_INSTALLED, INTEGRATION_UPDATED, INTEGRATION_DELETED, STOCK_CHANGED)
+INBOUND_TYPES = (
+    INTEGRATION_INSTALLED,
+    INTEGRATION_UPDATED,
+    INTEGRATION_DELETED,
+    STOCK_CHANGED,
+    ORDER_CANCEL_REQUESTED,
+)
 
 #: The app this connector serves; `integration.*` events of other apps are ignored.
 APP = "rakuten"
@@ -47,48 +59,11 @@ MAX_QUANTITY = 2**31 - 1
 MAX_VERSION = 2**63 - 1
 
 
-def strip_non_blank(value: object) -> object:
-    """Strip a string of surrounding whitespace; reject it when nothing is left."""
-    if isinstance(value, str):
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-    return value
-
-
-#: RFC 3339 date-time (pydantic alone would also take "1709283600" as a Unix time).
-_RFC3339 = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d{1,6})?\d*([Zz]|[+-]\d{2}:\d{2})",
-    re.ASCII,
-)
-
-
-def _rfc3339(value: object) -> object:
-    """Parse an RFC 3339 string (fractions past microseconds are cut); leave others to fail."""
-    if not isinstance(value, str):
-        return value
-    match = _RFC3339.fullmatch(value)
-    if match is None:
-        raise ValueError("must be an RFC 3339 timestamp with an offset")
-    date, clock, fraction, offset = match.groups()
-    offset = "+00:00" if offset in ("Z", "z") else offset
-    try:
-        return datetime.fromisoformat(f"{date}T{clock}{fraction or ''}{offset}")
-    except ValueError:
-        raise ValueError("must be a valid RFC 3339 timestamp") from None
-
-
-Id64 = Annotated[str, Field(min_length=1, max_length=64)]
 Sku = Annotated[str, Field(min_length=1, max_length=100)]
 #: A text trimmed of surrounding whitespace that must not be blank (merchants paste values).
 Trimmed = Annotated[str, Field(pattern=r"\S"), BeforeValidator(strip_non_blank)]
 SellerId = Trimmed
 Token = Annotated[SecretStr, BeforeValidator(strip_non_blank), Field(json_schema_extra={"pattern": r"\S"})]
-#: An RFC 3339 timestamp with an offset, as an aware datetime.
-Rfc3339Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
-
-#: Strict data models: no `"5"` for 5; unknown fields are ignored.
-DATA_CONFIG = ConfigDict(strict=True, extra="ignore", frozen=True)
 
 
 class IntegrationInstalled(BaseModel):
@@ -173,13 +148,16 @@ class StockChanged(BaseModel):
     version: Annotated[int, Field(ge=0, le=MAX_VERSION)] | None = None
 
 
-InboundData = IntegrationInstalled | IntegrationUpdated | IntegrationDeleted | StockChanged
+InboundData = (
+    IntegrationInstalled | IntegrationUpdated | IntegrationDeleted | StockChanged | OrderCancelRequested
+)
 
 DATA_MODELS: dict[str, type[InboundData]] = {
     INTEGRATION_INSTALLED: IntegrationInstalled,
     INTEGRATION_UPDATED: IntegrationUpdated,
     INTEGRATION_DELETED: IntegrationDeleted,
     STOCK_CHANGED: StockChanged,
+    ORDER_CANCEL_REQUESTED: OrderCancelRequested,
 }
 
 

@@ -1,10 +1,10 @@
 """Inbound order events of CONTRACT §1.1: `order.shipped` and `order.cancel_requested`.
 
 The data models validate like those of the integration events (strict types, the
-app rule of `parse_inbound`, trimmed texts). They are not in `inbound.DATA_MODELS`
-yet: until a handler applies them, an event of these types stays an unknown type
-for the ingress (a dead letter), as today. `ORDER_DATA_MODELS` lists them for the
-contract files and for the handlers that will register them.
+app rule of `parse_inbound`, trimmed texts). A type is in `inbound.DATA_MODELS`
+once a handler applies it (`order.cancel_requested`); until then an event of that
+type stays an unknown type for the ingress (a dead letter). `ORDER_DATA_MODELS`
+lists them all for the contract files.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from events.inbound import DATA_CONFIG, Id64, Rfc3339Time, strip_non_blank
+from events.fields import DATA_CONFIG, Id64, Rfc3339Time, strip_non_blank
 
 ORDER_SHIPPED = "order.shipped"
 ORDER_CANCEL_REQUESTED = "order.cancel_requested"

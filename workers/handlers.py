@@ -22,6 +22,8 @@ from events.inbound import (
     IntegrationUpdated,
     StockChanged,
 )
+from events.inbound_orders import OrderCancelRequested
+from workers.cancel_requests import apply_request
 from workers.context import Dispatcher
 from workers.crypto import TokenCipher, TokenDecryptError
 from workers.logs import log_context
@@ -47,6 +49,7 @@ class UnknownIntegration(Exception):
 @dataclass
 class _Followups:
     verify: list[str] = field(default_factory=list)
+    relay: bool = False  #: events were written to the outbox
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -68,7 +71,10 @@ class EventHandler:
         with self.pool.connection() as conn, conn.transaction():
             fresh = _first_time(conn, events)
             for event in fresh:
-                if not isinstance(event.data, StockChanged):
+                if isinstance(event.data, OrderCancelRequested):
+                    with log_context(integration_id=event.data.integration_id):
+                        followups.relay = apply_request(conn, event.id, event.data) or followups.relay
+                elif not isinstance(event.data, StockChanged):
                     self._apply_integration_event(conn, event, followups)
             stock.apply_changes(
                 conn,
@@ -81,6 +87,15 @@ class EventHandler:
                 ],
             )
         self._send_verifications(followups.verify)
+        if followups.relay:
+            self._send_relay()
+
+    def _send_relay(self) -> None:
+        """Have the outbox relayed now; when the broker is away, the scheduler's sweep will."""
+        try:
+            self.dispatch.send("relay_outbox")
+        except Exception as exc:
+            log.warning("could not send the outbox relay (%s); the sweep will", type(exc).__name__)
 
     def _send_verifications(self, integration_ids: Sequence[str]) -> None:
         """Send the verifications; those the broker does not take are left to the scheduler.

@@ -26,6 +26,8 @@ BATCH = 200  #: rows claimed per kind of work and tick
 ORDER_POLL_LEASE_S = 300.0  #: seconds before an order poll whose worker vanished is sent again
 REPORT_LEASE_S = 120.0  #: likewise for a report poll
 ACCEPT_LEASE_S = 120.0  #: likewise for a sale acceptance
+CANCEL_LEASE_S = 120.0  #: likewise for a refusal or cancellation step (its start renews it)
+TODO_LEASE_S = 120.0  #: likewise for a to-do list read
 OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep relays it
 
 
@@ -39,6 +41,8 @@ class TickResult:
     stock_flushes: list[str] = field(default_factory=list)
     reports: list[int] = field(default_factory=list)
     accepts: list[tuple[str, str]] = field(default_factory=list)
+    cancellations: list[tuple[str, str, str, int]] = field(default_factory=list)  #: (..., token)
+    todo_reads: list[tuple[str, int]] = field(default_factory=list)  #: (integration, token)
     outbox_swept: bool = False
 
 
@@ -78,6 +82,10 @@ def _claim(ctx: Context, result: TickResult) -> None:
             result.reports = schedule.claim_reports(conn, lease_s=REPORT_LEASE_S, limit=BATCH)
         with conn.transaction():
             result.accepts = schedule.claim_accepts(conn, lease_s=ACCEPT_LEASE_S, limit=BATCH)
+        with conn.transaction():
+            result.cancellations = schedule.claim_cancellations(conn, lease_s=CANCEL_LEASE_S, limit=BATCH)
+        with conn.transaction():
+            result.todo_reads = schedule.claim_todo_reads(conn, lease_s=TODO_LEASE_S, limit=BATCH)
 
 
 def _dispatch(ctx: Context, result: TickResult) -> None:
@@ -89,6 +97,8 @@ def _dispatch(ctx: Context, result: TickResult) -> None:
         ("stock", "push_stock", list(result.stock_flushes)),
         ("report", "poll_import_report", list(result.reports)),
         ("accept", "accept_item", list(result.accepts)),
+        ("cancel", "cancel_item", list(result.cancellations)),
+        ("todo", "read_todo_list", list(result.todo_reads)),
     ]
     for position, (_, task, claimed) in enumerate(work):
         for index, item in enumerate(claimed):

@@ -117,10 +117,14 @@ def test_a_400_character_reason_and_a_2000_character_url_are_accepted() -> None:
     assert OrderShipped.model_validate(shipped(tracking_url=url)).tracking_url == url
 
 
-def test_order_types_stay_unknown_to_the_ingress_until_a_handler_registers_them() -> None:
+def test_cancel_requested_is_registered_with_the_ingress_and_bound_to_the_inbox() -> None:
     assert set(ORDER_DATA_MODELS) == {"order.shipped", "order.cancel_requested"}
-    assert not set(ORDER_DATA_MODELS) & set(DATA_MODELS)
-    assert not set(ORDER_DATA_MODELS) & set(INBOUND_TYPES)
+    assert DATA_MODELS["order.cancel_requested"] is OrderCancelRequested
+    assert "order.cancel_requested" in INBOUND_TYPES
+    data = cancel()
+    body = json.dumps({"specversion": "1.0", "id": "c-1", "source": "order-service",
+                       "type": "order.cancel_requested", "time": "2024-03-01T10:00:00Z", "data": data})
+    assert parse_inbound(body.encode(), None).data == OrderCancelRequested.model_validate(data)
 
 
 def envelope(**attributes: Any) -> bytes:

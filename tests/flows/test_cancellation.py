@@ -6,10 +6,12 @@ from typing import Any
 
 from connectors.rakuten import Credentials
 from connectors.rakuten.sandbox import Sandbox
+from db import integrations, orders
 from tests.flows.harness import World, event
 from tests.flows.orders_world import Shop, changes, items, poll, updates, verified_shop
 from workers import scheduler
 from workers.cancellation import cancel_item
+from workers.order_changes import Seen, record
 
 REASON = "Plus en stock, désolé : vous êtes remboursé."
 
@@ -166,3 +168,35 @@ def test_a_stale_or_repeated_message_of_a_step_calls_rakuten_once(w: World, sand
     assert _step(w, shop, "851") == ("done", None)
     assert request.id == request_id
     assert [changes(u) for u in updates(w, shop)] == [[("851", "TO_CONFIRM", "REFUSED")]]
+
+
+def test_a_refusal_waits_for_an_acceptance_under_way_then_cancels_the_accepted_item(
+    w: World, sandbox: Sandbox
+) -> None:
+    shop = verified_shop(w, sandbox, auto_accept_orders=True)
+    sandbox.add_sales(shop.login, _sale("8601", "861"))
+    poll(w, shop)
+    with w.pool.connection() as conn:  # the acceptance's worker is about to call acceptsale
+        started = orders.begin_acceptance(conn, shop.integration_id, "861")
+    assert started is not None
+
+    w.apply(_cancel(shop, "8601"))
+    w.drive_for(0.5)
+    assert sandbox.calls(shop.login)["actions"].get("refusesale", 0) == 0
+    assert _step(w, shop, "861") == ("pending", None)
+
+    # the acceptance's answer arrives and is recorded, as accept_item records it
+    token = w.ctx.cipher.decrypt(w.integration(shop.integration_id)["token_encrypted"])
+    w.ctx.rakuten.accept_sale_item(Credentials(shop.login, token), "861", shipping_from_country=249)
+    with w.pool.connection() as conn, conn.transaction():
+        current = integrations.get(conn, shop.integration_id)
+        assert current is not None
+        record(conn, current, "8601", [Seen("861", "ACCEPTED")])
+        orders.set_accept_state(conn, shop.integration_id, "861", state="accepted", attempted=True)
+    w.drive_until(lambda: _step(w, shop, "861")[0] == "done")
+
+    assert _item_calls(sandbox, shop, "refusesale", "861") == 0
+    assert _item_calls(sandbox, shop, "cancelitem", "861") == 1
+    assert [changes(u) for u in updates(w, shop)] == [
+        [("861", "TO_CONFIRM", "ACCEPTED")], [("861", "ACCEPTED", "CANCELLED")]
+    ]

@@ -13,6 +13,8 @@ ALTER TABLE order_changes
 ALTER TABLE order_items
     ADD COLUMN cancel_requested_at timestamptz,
     ADD COLUMN accept_started_at   timestamptz;
+-- Each poll reads the stored items of the orders of every answer, by order.
+CREATE INDEX order_items_order_idx ON order_items (integration_id, order_id);
 
 -- One step per item of an order.cancel_requested: refusesale while the item awaits
 -- acceptance, cancelitem once it is accepted. Fenced claims: lease_token is raised

@@ -33,7 +33,7 @@ def fixture_orders() -> list[dict[str, Any]]:
     """The `order` of every sale in the Rakuten sample answers the unit tests parse."""
     orders = []
     for name in ("sample_getnewsales.xml", "sample_getcurrentsales.xml"):
-        _, sales, _ = parse_sales((FIXTURES / name).read_bytes())
+        sales = parse_sales((FIXTURES / name).read_bytes()).sales
         orders += [order_data(sale) for sale in sales]
     assert orders
     return orders

@@ -15,7 +15,7 @@ from defusedxml import EntitiesForbidden
 from connectors.rakuten.sandbox import Sandbox
 from tests.fixtures.sandbox import SellerAccount, call, local, parse, text
 
-SAMPLES = Path("/work/shared/rakuten-samples/shiba")
+SAMPLES = Path(__file__).parents[1] / "unit" / "fixtures" / "rakuten"
 
 
 def test_http500_fault_hits_the_next_n_matching_calls_only(

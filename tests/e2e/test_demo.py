@@ -46,6 +46,8 @@ def test_demo_shows_every_step_then_removes_its_database_and_vhost(service_urls:
     assert "2 × WG-MUG-BLEU" in out, "two items of one SKU are shown as one line"
     assert "Hélène Lefèvre" in out and "Nîmes" in out, "Latin-1 names come through intact"
     assert "pickup point" in out
+    assert re.search(r"order\.updated: item \S+ TO_CONFIRM → CANCELLED \(cancelled_by_buyer\)", out), \
+        "a buyer's cancellation arrives as order.updated"
     assert re.search(r"Rakuten received (1 stock file|\d+ stock files) for the 50 events", out)
     assert "Rakuten received the next file" in out
     assert len(re.findall(r'Import report of file \d+ read: "Traité"', out)) >= 2

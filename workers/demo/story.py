@@ -1,4 +1,4 @@
-"""The demo's story, once the stage is set: install, orders, stock, health.
+"""The demo's story, once the stage is set: install, orders, a buyer's cancellation, stock, health.
 
 The demo plays the install service and the inventory service (it publishes their
 events) and watches what the worker publishes and what reaches the Rakuten sandbox.
@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 
 from events.outbound import INTEGRATION_VERIFICATION_FAILED, INTEGRATION_VERIFIED, ORDER_IMPORTED
+from workers.demo.changes import buyer_cancels
 from workers.demo.console import DemoFailed
 from workers.demo.data import SALES, installed_event, order_lines
 from workers.demo.stage import DEMO_INTERVALS, Stage
@@ -29,6 +30,7 @@ def play(stage: Stage) -> None:
     with psycopg.connect(stage.isolation.database_url, autocommit=True) as conn:
         install(stage)
         import_orders(stage)
+        buyer_cancels(stage)
         push_stock(stage, conn)
         show_health(stage)
 
@@ -77,7 +79,7 @@ def show_health(stage: Stage) -> None:
     """Show `/healthz` and a few `/metrics` counters, as monitoring would see them."""
     console = stage.console
     base = f"http://127.0.0.1:{stage.metrics_port}"
-    console.heading("4. What monitoring sees")
+    console.heading("5. What monitoring sees")
 
     def healthy() -> str | None:
         status, body = http_get(f"{base}/healthz")

@@ -118,6 +118,11 @@ WHERE integration_id = %(integration_id)s AND item_id = %(item_id)s
   AND accept_state = 'pending' AND cancel_requested_at IS NULL
 RETURNING order_id, item_id, status, accept_state, accept_attempts
 """
+WITHDRAW_ACCEPT = """
+UPDATE order_items SET accept_state = 'none', accept_due_at = NULL
+WHERE integration_id = %(integration_id)s AND item_id = %(item_id)s
+  AND accept_state = 'pending' AND cancel_requested_at IS NOT NULL
+"""
 SET_ACCEPT = """
 UPDATE order_items SET accept_state = %(state)s, accept_error = %(error)s,
     accept_attempts = accept_attempts + %(attempted)s::int,
@@ -153,6 +158,11 @@ def begin_acceptance(conn: psycopg.Connection[Any], integration_id: str, item_id
     """
     row = conn.execute(BEGIN_ACCEPT, {"integration_id": integration_id, "item_id": item_id}).fetchone()
     return AcceptState(row[0], row[1], row[2], row[3], int(row[4])) if row else None
+
+
+def withdraw_acceptance(conn: psycopg.Connection[Any], integration_id: str, item_id: str) -> None:
+    """End a pending acceptance of an item whose cancellation was asked for (a retry left it due)."""
+    conn.execute(WITHDRAW_ACCEPT, {"integration_id": integration_id, "item_id": item_id})
 
 
 def set_accept_state(

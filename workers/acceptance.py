@@ -43,8 +43,9 @@ def accept_item(ctx: Context, integration_id: str, item_id: str) -> str | None:
         return "none"
     with ctx.pool.connection() as conn:
         started = orders.begin_acceptance(conn, integration_id, item_id)
-    if started is None:  # its cancellation was asked for meanwhile
-        return None
+        if started is None:  # its cancellation was asked for meanwhile
+            orders.withdraw_acceptance(conn, integration_id, item_id)
+            return None
     with log_context(integration_id=integration_id, item_id=item_id):
         try:
             ctx.rakuten.accept_sale_item(

@@ -173,7 +173,8 @@ def _record_known(
 ) -> int:
     """Publish the known orders whose items differ from what was published; return the changes."""
     count = 0
-    for row in rows:
+    # locked in order-id order: two transactions locking several orders this way wait, never deadlock
+    for row in sorted(rows, key=lambda r: r.order_id):
         stored = known[row.order_id]
         if all(stored.get(i.item_id) == i.status for i in row.items):
             continue  # the usual case: nothing to lock, nothing to write

@@ -200,3 +200,24 @@ def test_a_refusal_waits_for_an_acceptance_under_way_then_cancels_the_accepted_i
     assert [changes(u) for u in updates(w, shop)] == [
         [("861", "TO_CONFIRM", "ACCEPTED")], [("861", "ACCEPTED", "CANCELLED")]
     ]
+
+
+def test_an_acceptance_retry_due_after_the_cancellation_was_asked_is_withdrawn_without_a_call(
+    w: World, sandbox: Sandbox
+) -> None:
+    shop = verified_shop(w, sandbox, auto_accept_orders=True)
+    sandbox.add_sales(shop.login, _sale("8701", "871"))
+    poll(w, shop)
+    w.apply(_cancel(shop, "8701"))
+    # an acceptance that was under way failed after the request and recorded a retry, due now
+    with w.pool.connection() as conn:
+        conn.execute("UPDATE order_items SET accept_state = 'pending', accept_due_at = now() "
+                     "WHERE integration_id = %s", (shop.integration_id,))
+
+    w.drive_until(lambda: w.scalar("SELECT accept_state FROM order_items WHERE integration_id = %s",
+                                   shop.integration_id) == "none")
+    w.drive_for(0.3)
+
+    assert _item_calls(sandbox, shop, "acceptsale", "871") == 0
+    assert w.scalar("SELECT accept_due_at FROM order_items WHERE integration_id = %s", shop.integration_id) \
+        is None

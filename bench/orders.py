@@ -35,8 +35,10 @@ from bench.stats import Figure, alternate, median, paired_ratio
 from bench.worker import connector
 from connectors.rakuten import Credentials, RakutenClient, Sale
 from connectors.rakuten.sandbox import Sandbox
+from db import leases
 from events import outbound
 from workers import orders
+from workers.claims import claim_now
 from workers.context import Context
 from workers.order_mapping import order_row
 
@@ -79,7 +81,7 @@ def seed_sales(sandbox: Sandbox, login: str, count: int) -> None:
 def import_all(ctx: Context, dispatch: PoolDispatcher, integration_id: str, count: int) -> float:
     """Import the integration's orders until all are stored and published; return the seconds."""
     started = time.perf_counter()
-    imported = orders.import_orders(ctx, integration_id)
+    imported = orders.import_orders(ctx, integration_id, claim_now(ctx, leases.ORDERS, [integration_id]))
     dispatch.wait_idle(TIMEOUT_S)
     seconds = time.perf_counter() - started
     with ctx.pool.connection() as conn:

@@ -21,10 +21,12 @@ from typing import Any
 
 from bench.dispatch import NullDispatcher
 from bench.worker import connector
+from db import leases
 from db.pool import open_pool
 from events.inbound import InboundEvent
 from events.ingress import Ingress
 from workers import orders
+from workers.claims import claim_now
 from workers.crypto import TokenCipher
 from workers.handlers import EventHandler, is_transient
 from workers.settings import load_settings
@@ -78,7 +80,7 @@ def import_child(
         go.wait()
         started = time.perf_counter()
         for integration_id in integration_ids:
-            orders.import_orders(ctx, integration_id)
+            orders.import_orders(ctx, integration_id, claim_now(ctx, leases.ORDERS, [integration_id]))
         dispatch.wait_idle(STOP_TIMEOUT_S * 10)
         results.put(time.perf_counter() - started)
         if dispatch.errors:

@@ -1,8 +1,8 @@
 """Rakuten's to-do list as last read: each item's causes and how often they changed.
 
 The read is a fenced claim on the integration's row (`db.schedule.claim_todo_reads`
-raises `todo_lease_token`): `start` it with the message's token, call Rakuten, then
-record the causes only while `holds` says the token is still current.
+raises `todo_lease_token`; `db.leases.TODO` starts and checks it): the causes are
+recorded, and the next read scheduled (`finish`), only while the token is current.
 """
 
 from __future__ import annotations
@@ -13,16 +13,6 @@ from typing import Any
 
 import psycopg
 
-START = """
-UPDATE integrations SET todo_claims = 0, todo_due_at = now() + make_interval(secs => %(lease_s)s)
-WHERE integration_id = %(integration_id)s AND todo_lease_token = %(token)s AND todo_claims > 0
-  AND status = 'verified'
-"""
-HOLDS = """
-SELECT 1 FROM integrations
-WHERE integration_id = %(integration_id)s AND todo_lease_token = %(token)s AND status = 'verified'
-FOR UPDATE
-"""
 # A failed read is tried again sooner than the interval (from the retry base, doubling
 # per failure in a row), never later than it.
 FINISH = """
@@ -61,16 +51,6 @@ class Attention:
 
 def _key(integration_id: str, token: int, **extra: object) -> dict[str, object]:
     return {"integration_id": integration_id, "token": token, **extra}
-
-
-def start(conn: psycopg.Connection[Any], integration_id: str, token: int, *, lease_s: float) -> bool:
-    """Start a claimed read: False when `token` is stale or a copy of its message started it."""
-    return conn.execute(START, _key(integration_id, token, lease_s=lease_s)).rowcount == 1
-
-
-def holds(conn: psycopg.Connection[Any], integration_id: str, token: int) -> bool:
-    """Whether `token` is still current; locks the integration's row for the transaction."""
-    return conn.execute(HOLDS, _key(integration_id, token)).fetchone() is not None
 
 
 def finish(

@@ -2,8 +2,9 @@
 
 An `order.cancel_requested` makes one step per item (`add`); the scheduler claims
 due steps (`db.schedule.claim_cancellations`, which raises `lease_token`); the
-worker starts a step only with the current token (`start`), calls Rakuten, and
-records the outcome only while the token is still current (`holds`).
+worker starts a step with its token (`db.leases`, work `CANCEL`), reads it (`step`,
+the row locked by `leases.holds`), calls Rakuten, and records the outcome only while
+the token is still current (`finish`).
 """
 
 from __future__ import annotations
@@ -28,19 +29,10 @@ UPDATE order_items SET cancel_requested_at = coalesce(cancel_requested_at, now()
     accept_due_at = CASE WHEN accept_state IN ('pending', 'failed') THEN NULL ELSE accept_due_at END
 WHERE integration_id = %(integration_id)s AND item_id = ANY(%(items)s)
 """
-# A claim not started by a worker is started by the first copy of its message only.
-START = """
-UPDATE order_cancellations SET claims = 0, started_at = now(),
-    due_at = now() + make_interval(secs => %(lease_s)s)
-WHERE integration_id = %(integration_id)s AND request_id = %(request_id)s AND item_id = %(item_id)s
-  AND lease_token = %(token)s AND state = 'pending' AND claims > 0
-RETURNING order_id, reason, attempts, unconfirmed, failure, error
-"""
-HOLDS = """
-SELECT 1 FROM order_cancellations
+STEP = """
+SELECT order_id, reason, attempts, unconfirmed, failure, error FROM order_cancellations
 WHERE integration_id = %(integration_id)s AND request_id = %(request_id)s AND item_id = %(item_id)s
   AND lease_token = %(token)s AND state = 'pending'
-FOR UPDATE
 """
 ACCEPT_UNDER_WAY = """
 SELECT accept_started_at > now() - make_interval(secs => %(within_s)s) FROM order_items
@@ -49,7 +41,7 @@ WHERE integration_id = %(integration_id)s AND item_id = %(item_id)s AND accept_s
 FINISH = """
 UPDATE order_cancellations SET state = %(state)s, action = coalesce(%(action)s, action),
     attempts = attempts + %(attempted)s::int, unconfirmed = unconfirmed OR %(unconfirmed)s,
-    failure = %(failure)s, error = %(error)s, started_at = NULL,
+    failure = %(failure)s, error = %(error)s,
     due_at = CASE WHEN %(retry_in_s)s::float8 IS NULL THEN NULL
                   ELSE now() + make_interval(secs => %(retry_in_s)s) END,
     finished_at = CASE WHEN %(state)s = 'pending' THEN NULL ELSE now() END
@@ -65,6 +57,11 @@ class StepKey:
     integration_id: str
     request_id: str
     item_id: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The step's key, as `db.leases.CANCEL` names it."""
+        return (self.integration_id, self.request_id, self.item_id)
 
     def params(self, token: int, **extra: object) -> dict[str, object]:
         """Query parameters naming this step and a token."""
@@ -122,15 +119,10 @@ def add(
     conn.execute(MARK_REQUESTED, params)
 
 
-def start(conn: psycopg.Connection[Any], key: StepKey, token: int, *, lease_s: float) -> Step | None:
-    """Start a claimed step; None when `token` is stale or a copy of its message started it."""
-    row = conn.execute(START, key.params(token, lease_s=lease_s)).fetchone()
+def step(conn: psycopg.Connection[Any], key: StepKey, token: int) -> Step | None:
+    """The pending step `token` holds; None when it is stale or the step ended."""
+    row = conn.execute(STEP, key.params(token)).fetchone()
     return Step(row[0], row[1], int(row[2]), bool(row[3]), row[4], row[5]) if row else None
-
-
-def holds(conn: psycopg.Connection[Any], key: StepKey, token: int) -> bool:
-    """Whether `token` is still the step's; locks the step's row for the transaction."""
-    return conn.execute(HOLDS, key.params(token)).fetchone() is not None
 
 
 def acceptance_under_way(conn: psycopg.Connection[Any], key: StepKey, *, within_s: float) -> bool:

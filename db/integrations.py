@@ -37,12 +37,16 @@ verify_attempts, orders_failures
 """
 GET = f"SELECT {_COLUMNS} FROM integrations WHERE integration_id = %(id)s"
 GET_FOR_UPDATE = GET + " FOR UPDATE"
+# An install (and new credentials) comes with its verification claimed, token and all:
+# the ingress sends it right after the commit, and the lease brings it back if lost.
 INSERT = """
 INSERT INTO integrations (integration_id, account_id, application_name, seller_id,
-    token_encrypted, stock_sync_enabled, auto_accept_orders, verify_due_at)
+    token_encrypted, stock_sync_enabled, auto_accept_orders, verify_due_at,
+    verify_lease_token, verify_claims)
 VALUES (%(integration_id)s, %(account_id)s, %(application_name)s, %(seller_id)s,
     %(token_encrypted)s, %(stock_sync_enabled)s, %(auto_accept_orders)s,
-    now() + make_interval(secs => %(lease_s)s))
+    now() + make_interval(secs => %(lease_s)s), 1, 1)
+RETURNING verify_lease_token
 """
 UPDATE_SETTINGS = """
 UPDATE integrations SET application_name = %(application_name)s,
@@ -55,9 +59,10 @@ UPDATE_CREDENTIALS = """
 UPDATE integrations SET seller_id = %(seller_id)s, token_encrypted = %(token_encrypted)s,
     credentials_version = credentials_version + 1, status = 'pending', status_detail = NULL,
     verify_attempts = 0, verify_due_at = now() + make_interval(secs => %(lease_s)s),
+    verify_lease_token = verify_lease_token + 1, verify_claims = 1,
     orders_due_at = NULL, updated_at = now()
 WHERE integration_id = %(integration_id)s
-RETURNING credentials_version
+RETURNING verify_lease_token
 """
 DELETE = """
 UPDATE integrations SET status = 'deleted', token_encrypted = NULL, deleted_at = now(),
@@ -89,13 +94,14 @@ def insert(
     stock_sync_enabled: bool,
     auto_accept_orders: bool,
     verify_lease_s: float,
-) -> None:
-    """Store a new integration, its verification due after `verify_lease_s`.
+) -> int:
+    """Store a new integration with its verification claimed; return the claim's token.
 
-    The caller sends the verification right after commit; the due time is the
-    safety net the scheduler picks up if that message is lost.
+    The caller sends the verification with that token right after commit; the
+    lease (`verify_lease_s`) is the safety net the scheduler picks up if that
+    message is lost.
     """
-    conn.execute(
+    row = conn.execute(
         INSERT,
         {
             "integration_id": integration_id,
@@ -107,7 +113,9 @@ def insert(
             "auto_accept_orders": auto_accept_orders,
             "lease_s": verify_lease_s,
         },
-    )
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 INSERT_TOMBSTONE = """
@@ -156,8 +164,9 @@ def update_credentials(
 ) -> int:
     """Store new credentials; the integration goes back to pending verification.
 
-    Returns the new credentials version: results of a verification of older
-    credentials are discarded.
+    The credentials version is bumped (results of a verification of older
+    credentials are discarded, and the outcome gets event ids of its own) and the
+    verification is claimed: returns the claim's token, for the message.
     """
     row = conn.execute(
         UPDATE_CREDENTIALS,
@@ -260,6 +269,31 @@ def record_unavailable(
     return int(row[0]) if row else None
 
 
+REQUEST_VERIFICATION = """
+UPDATE integrations SET verify_due_at = now(), updated_at = now()
+WHERE integration_id = %(integration_id)s AND status = 'verified' AND verify_due_at IS NULL
+"""
+END_RECHECK = """
+UPDATE integrations SET verify_due_at = NULL, verify_attempts = 0, updated_at = now()
+WHERE integration_id = %(integration_id)s AND credentials_version = %(version)s
+    AND status = 'verified'
+"""
+
+
+def request_verification(conn: psycopg.Connection[Any], integration_id: str) -> bool:
+    """Make a verified integration's verification due now; False if one is already due.
+
+    A call refused with InvalidUserConnection asks for it: only the verification's
+    answer may stop the integration.
+    """
+    return conn.execute(REQUEST_VERIFICATION, {"integration_id": integration_id}).rowcount == 1
+
+
+def end_recheck(conn: psycopg.Connection[Any], integration_id: str, *, version: int) -> bool:
+    """A verified integration's verification is over and it stays verified; False if it changed."""
+    return conn.execute(END_RECHECK, {"integration_id": integration_id, "version": version}).rowcount == 1
+
+
 COUNT_BY_STATUS = "SELECT status, count(*) FROM integrations GROUP BY status"
 
 
@@ -268,9 +302,13 @@ def count_by_status(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return {row[0]: int(row[1]) for row in conn.execute(COUNT_BY_STATUS)}
 
 
-RECONCILE_SOON = "UPDATE integrations SET reconcile_due_at = now() WHERE integration_id = %(id)s"
+COOL_DOWN_STOCK = """
+UPDATE integrations SET stock_not_before = greatest(
+    coalesce(stock_not_before, now()), now() + make_interval(secs => %(seconds)s))
+WHERE integration_id = %(id)s
+"""
 
 
-def reconcile_soon(conn: psycopg.Connection[Any], integration_id: str) -> None:
-    """Make a full stock re-send of the integration due now."""
-    conn.execute(RECONCILE_SOON, {"id": integration_id})
+def cool_down_stock(conn: psycopg.Connection[Any], integration_id: str, *, seconds: float) -> None:
+    """Hold off the integration's next stock file for `seconds` (a longer cool-down stays)."""
+    conn.execute(COOL_DOWN_STOCK, {"id": integration_id, "seconds": seconds})

@@ -59,7 +59,7 @@ FROM unnest(%(accounts)s::text[], %(skus)s::text[]) AS c(account_id, sku)
 JOIN integrations i ON i.account_id = c.account_id
     AND i.status = 'verified' AND i.stock_sync_enabled
 ORDER BY i.integration_id, c.sku
-ON CONFLICT (integration_id, sku) DO UPDATE SET change_seq = nextval('stock_change_seq')
+ON CONFLICT (integration_id, sku) DO UPDATE SET change_seq = nextval('stock_change_seq'), refusals = 0
 """
 
 
@@ -105,52 +105,66 @@ def mark_all_pending(conn: psycopg.Connection[Any], integration_id: str) -> int:
     return conn.execute(MARK_ALL_PENDING, {"integration_id": integration_id}).rowcount
 
 
-# When the previous flush recorded no file, its upload may have reached Rakuten without
-# us knowing (a timeout, a 5xx, a crash mid-upload) and be applied after the file this
-# flush sends, with older quantities: a full re-send is then due once that file has
-# surely been applied or dropped.
+# When the previous flush's last upload has an unknown outcome (a timeout, a 5xx, a
+# crash mid-upload), Rakuten may apply it after the file this flush sends, with older
+# quantities: a full re-send is then due once that file has surely been applied or
+# dropped. An upload Rakuten refused (quota, an error code) went nowhere: nothing to heal.
 BEGIN_FLUSH = """
 UPDATE integrations i SET last_stock_file_at = now(),
-    stock_lease_until = now() + make_interval(secs => %(lease_s)s),
     reconcile_due_at = CASE
-        WHEN i.last_stock_file_at IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM stock_imports m
-            WHERE m.integration_id = i.integration_id AND m.uploaded_at >= i.last_stock_file_at)
-        THEN now() + make_interval(secs => %(resend_unconfirmed_s)s)
-        ELSE i.reconcile_due_at END
-WHERE integration_id = %(integration_id)s AND status = 'verified' AND stock_sync_enabled
+        WHEN i.stock_upload_unconfirmed THEN now() + make_interval(secs => %(resend_unconfirmed_s)s)
+        ELSE i.reconcile_due_at END,
+    stock_upload_unconfirmed = false
+WHERE integration_id = %(integration_id)s AND stock_lease_token = %(token)s
+    AND status = 'verified' AND stock_sync_enabled
     AND (last_stock_file_at IS NULL
          OR last_stock_file_at <= now() - make_interval(secs => %(interval_s)s))
     AND (stock_not_before IS NULL OR stock_not_before <= now())
-RETURNING account_id
 """
 
 
 def begin_flush(
     conn: psycopg.Connection[Any],
     integration_id: str,
+    token: int,
     *,
     interval_s: float,
-    lease_s: float,
     resend_unconfirmed_s: float,
 ) -> bool:
     """Take the integration's next file slot, if its interval has passed; commit before uploading.
 
-    The row update serialises concurrent workers: of two that try at once, one
-    gets the slot and the other sees the new `last_stock_file_at`. When the
-    previous slot recorded no file (its upload's outcome is unknown), a full
-    re-send becomes due in `resend_unconfirmed_s`.
+    Only the claim holding `token` may. The row update serialises concurrent
+    workers: of two that try at once, one gets the slot and the other sees the
+    new `last_stock_file_at`. When the previous upload's outcome is unknown, a
+    full re-send becomes due in `resend_unconfirmed_s`.
     """
     cur = conn.execute(
         BEGIN_FLUSH,
         {
             "integration_id": integration_id,
+            "token": token,
             "interval_s": interval_s,
-            "lease_s": lease_s,
             "resend_unconfirmed_s": resend_unconfirmed_s,
         },
     )
     return cur.rowcount == 1
+
+
+UPLOADING = """
+UPDATE integrations SET stock_upload_unconfirmed = %(unconfirmed)s
+WHERE integration_id = %(integration_id)s AND stock_lease_token = %(token)s
+"""
+
+
+def set_upload_unconfirmed(
+    conn: psycopg.Connection[Any], integration_id: str, token: int, *, unconfirmed: bool
+) -> bool:
+    """Say an upload is under way (its outcome unknown until Rakuten answers), or answered.
+
+    Returns False when `token` is no longer current: the flush was claimed again.
+    """
+    params = {"integration_id": integration_id, "token": token, "unconfirmed": unconfirmed}
+    return conn.execute(UPLOADING, params).rowcount == 1
 
 
 @dataclass(frozen=True)
@@ -160,10 +174,11 @@ class PendingLine:
     sku: str
     quantity: int
     change_seq: int
+    refusals: int = 0  #: files Rakuten refused as a whole that carried this marking
 
 
 PENDING_LINES = """
-SELECT p.sku, s.quantity, p.change_seq FROM stock_pending p
+SELECT p.sku, s.quantity, p.change_seq, p.refusals FROM stock_pending p
 JOIN integrations i ON i.integration_id = p.integration_id
 JOIN stock_levels s ON s.account_id = i.account_id AND s.sku = p.sku
 WHERE p.integration_id = %(integration_id)s
@@ -174,7 +189,7 @@ ORDER BY p.sku
 def pending_lines(conn: psycopg.Connection[Any], integration_id: str) -> list[PendingLine]:
     """Return the integration's pending SKUs with their current quantities."""
     return [
-        PendingLine(r[0], int(r[1]), int(r[2]))
+        PendingLine(r[0], int(r[1]), int(r[2]), int(r[3]))
         for r in conn.execute(PENDING_LINES, {"integration_id": integration_id})
     ]
 
@@ -202,10 +217,33 @@ END_FLUSH = """
 UPDATE integrations SET stock_lease_until = NULL,
     stock_not_before = CASE WHEN %(defer_s)s::float8 IS NULL THEN stock_not_before
                             ELSE now() + make_interval(secs => %(defer_s)s) END
-WHERE integration_id = %(integration_id)s
+WHERE integration_id = %(integration_id)s AND stock_lease_token = %(token)s
 """
 
 
-def end_flush(conn: psycopg.Connection[Any], integration_id: str, *, defer_s: float | None = None) -> None:
-    """Release the flush lease; `defer_s` holds off the next flush (quota cool-down)."""
-    conn.execute(END_FLUSH, {"integration_id": integration_id, "defer_s": defer_s})
+def end_flush(
+    conn: psycopg.Connection[Any], integration_id: str, token: int, *, defer_s: float | None = None
+) -> None:
+    """Release the flush lease held by `token`; `defer_s` holds off the next flush (a cool-down)."""
+    conn.execute(END_FLUSH, {"integration_id": integration_id, "token": token, "defer_s": defer_s})
+
+
+REFUSE_PENDING = """
+UPDATE stock_pending p SET refusals = p.refusals + 1
+FROM unnest(%(skus)s::text[], %(seqs)s::bigint[]) AS sent(sku, seq)
+WHERE p.integration_id = %(integration_id)s AND p.sku = sent.sku AND p.change_seq = sent.seq
+RETURNING p.refusals
+"""
+
+
+def count_refusal(conn: psycopg.Connection[Any], integration_id: str, lines: Sequence[PendingLine]) -> int:
+    """Count one refusal of a file carrying `lines` (those still pending as sent); return the most."""
+    rows = conn.execute(
+        REFUSE_PENDING,
+        {
+            "integration_id": integration_id,
+            "skus": [line.sku for line in lines],
+            "seqs": [line.change_seq for line in lines],
+        },
+    ).fetchall()
+    return max((int(row[0]) for row in rows), default=0)

@@ -9,15 +9,17 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
+# Recording the same import twice (a retry after a commit whose answer was lost) keeps one.
 INSERT_IMPORT = """
 INSERT INTO stock_imports (integration_id, rakuten_import_id, kind, sku_count, report_due_at)
 VALUES (%(integration_id)s, %(import_id)s, %(kind)s, %(count)s,
         now() + make_interval(secs => %(report_in_s)s))
+ON CONFLICT (integration_id, rakuten_import_id) DO NOTHING
 RETURNING id
 """
 INSERT_LINES = """
-INSERT INTO stock_import_lines (import_pk, sku, quantity)
-SELECT %(pk)s, * FROM unnest(%(skus)s::text[], %(quantities)s::int[])
+INSERT INTO stock_import_lines (import_pk, sku, quantity, refusals)
+SELECT %(pk)s, * FROM unnest(%(skus)s::text[], %(quantities)s::int[], %(refusals)s::int[])
 """
 
 
@@ -27,10 +29,15 @@ def record_import(
     *,
     rakuten_import_id: str,
     kind: str,
-    lines: Sequence[tuple[str, int]],
+    lines: Sequence[tuple[str, int]] | Sequence[tuple[str, int, int]],
     report_in_s: float,
-) -> int:
-    """Record a file Rakuten accepted and what it contained; its report is due in `report_in_s`."""
+) -> int | None:
+    """Record a file Rakuten accepted and what it contained; its report is due in `report_in_s`.
+
+    A line is (sku, quantity) or (sku, quantity, refusals): how many files refused
+    as a whole carried that SKU's change before this one. Returns the import's
+    key, or None when the import was already recorded.
+    """
     row = conn.execute(
         INSERT_IMPORT,
         {
@@ -41,11 +48,17 @@ def record_import(
             "report_in_s": report_in_s,
         },
     ).fetchone()
-    assert row is not None
+    if row is None:
+        return None
     pk = int(row[0])
     conn.execute(
         INSERT_LINES,
-        {"pk": pk, "skus": [sku for sku, _ in lines], "quantities": [qty for _, qty in lines]},
+        {
+            "pk": pk,
+            "skus": [line[0] for line in lines],
+            "quantities": [line[1] for line in lines],
+            "refusals": [line[2] if len(line) > 2 else 0 for line in lines],
+        },
     )
     return pk
 
@@ -79,19 +92,21 @@ def get_import(conn: psycopg.Connection[Any], pk: int) -> StockImport | None:
 DEFER_REPORT = """
 UPDATE stock_imports SET report_attempts = report_attempts + 1,
     report_due_at = now() + make_interval(secs => %(in_s)s), status_label = %(label)s
-WHERE id = %(pk)s AND status = 'pending'
+WHERE id = %(pk)s AND status = 'pending' AND lease_token = %(token)s
 """
 
 
-def defer_report(conn: psycopg.Connection[Any], pk: int, *, in_s: float, label: str | None) -> None:
-    """The report is not final yet: look again in `in_s` seconds."""
-    conn.execute(DEFER_REPORT, {"pk": pk, "in_s": in_s, "label": label})
+def defer_report(
+    conn: psycopg.Connection[Any], pk: int, token: int, *, in_s: float, label: str | None
+) -> bool:
+    """The report is not final yet: look again in `in_s` seconds; False when `token` is stale."""
+    return conn.execute(DEFER_REPORT, {"pk": pk, "token": token, "in_s": in_s, "label": label}).rowcount == 1
 
 
 FINISH = """
 UPDATE stock_imports SET status = %(status)s, status_label = %(label)s, finished_at = now(),
     report_due_at = NULL
-WHERE id = %(pk)s AND status = 'pending'
+WHERE id = %(pk)s AND status = 'pending' AND lease_token = %(token)s
 """
 RECORD_ERRORS = """
 UPDATE stock_import_lines l SET error_code = e.code, error_text = e.text
@@ -104,6 +119,7 @@ RETURNING l.sku, l.quantity, l.error_code, l.error_text
 def finish_import(
     conn: psycopg.Connection[Any],
     pk: int,
+    token: int,
     *,
     status: str,
     label: str | None,
@@ -111,9 +127,10 @@ def finish_import(
 ) -> list[tuple[str, int, str | None, str | None]] | None:
     """Record the final report; return the rejected lines (sku, quantity, code, text).
 
-    Returns None when the import was already final (another worker recorded it).
+    Returns None when the import was already final, or `token` is stale (another
+    claim of the report poll records it).
     """
-    if conn.execute(FINISH, {"pk": pk, "status": status, "label": label}).rowcount != 1:
+    if conn.execute(FINISH, {"pk": pk, "token": token, "status": status, "label": label}).rowcount != 1:
         return None
     if not errors:
         return []
@@ -129,16 +146,43 @@ def finish_import(
     return [(r[0], int(r[1]), r[2], r[3]) for r in rows]
 
 
-REQUEUE_LINES = """
-INSERT INTO stock_pending (integration_id, sku)
-SELECT m.integration_id, l.sku FROM stock_import_lines l
+# A file refused as a whole: each of its SKUs that was not rejected on its own line and
+# has no newer change pending goes back to pending, one refusal more, until the bound.
+REQUEUE_REFUSED = """
+INSERT INTO stock_pending (integration_id, sku, refusals)
+SELECT m.integration_id, l.sku, l.refusals + 1 FROM stock_import_lines l
 JOIN stock_imports m ON m.id = l.import_pk
 JOIN integrations i ON i.integration_id = m.integration_id
-WHERE l.import_pk = %(pk)s AND i.status = 'verified' AND i.stock_sync_enabled
+WHERE l.import_pk = %(pk)s AND l.error_code IS NULL AND l.refusals + 1 < %(max_refusals)s
+    AND i.status = 'verified' AND i.stock_sync_enabled
 ON CONFLICT (integration_id, sku) DO NOTHING
+RETURNING refusals
+"""
+GIVEN_UP = """
+SELECT l.sku, l.quantity FROM stock_import_lines l
+JOIN stock_imports m ON m.id = l.import_pk
+WHERE l.import_pk = %(pk)s AND l.error_code IS NULL AND l.refusals + 1 >= %(max_refusals)s
+    AND NOT EXISTS (SELECT 1 FROM stock_pending p
+                    WHERE p.integration_id = m.integration_id AND p.sku = l.sku)
+ORDER BY l.sku
 """
 
 
-def requeue_lines(conn: psycopg.Connection[Any], pk: int) -> int:
-    """Put the SKUs of a file that failed as a whole back to pending."""
-    return conn.execute(REQUEUE_LINES, {"pk": pk}).rowcount
+@dataclass(frozen=True)
+class Refused:
+    """What became of the SKUs of a file Rakuten refused as a whole."""
+
+    requeued: int  #: SKUs pending again
+    most_refusals: int  #: the most refusals among them (for the backoff)
+    given_up: list[tuple[str, int]]  #: (sku, quantity) refused `max_refusals` times: not sent again
+
+
+def requeue_refused(conn: psycopg.Connection[Any], pk: int, *, max_refusals: int) -> Refused:
+    """Put the SKUs of a file refused as a whole back to pending, up to `max_refusals` refusals.
+
+    A SKU with a newer change pending keeps that change (its count starts afresh).
+    """
+    params = {"pk": pk, "max_refusals": max_refusals}
+    given_up = [(row[0], int(row[1])) for row in conn.execute(GIVEN_UP, params)]
+    counts = [int(row[0]) for row in conn.execute(REQUEUE_REFUSED, params)]
+    return Refused(len(counts), max(counts, default=0), given_up)

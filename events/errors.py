@@ -19,6 +19,7 @@ RejectionKind = Literal[
     "too_large",
     "bad_content_type",
     "handler_failed",
+    "handler_retries_exhausted",
 ]
 
 

@@ -5,12 +5,18 @@ messages that arrived within `max_batch_wait` (up to `max_batch_size`) form a
 batch: invalid ones are dead-lettered (published with a confirm to
 `<queue>.dead`), other apps' events are skipped, the valid ones go to the handler
 in one call (one database transaction), and the whole batch is acknowledged with
-one `basic_ack(multiple=True)` only after that. A failed batch is retried
-(transient error: the whole batch, with backoff) or split into single events
-(any other error), and a single event whose handler fails for good is
-dead-lettered, so a bad message never blocks those behind it and a database
-outage loses nothing. On connection loss, unacknowledged messages go back to the
-queue; the handler's inbox dedupe makes their redelivery harmless.
+one `basic_ack(multiple=True)` only after that.
+
+A batch that fails is applied again event by event, so an event the database
+refuses costs the others of its batch one more attempt, no more. A single event
+whose failure no retry cures (a data exception, an integrity violation, a
+program limit: `is_transient` says so from the SQLSTATE) is dead-lettered with
+the reason; one that fails "transiently" is retried with backoff until its
+`RetryBudget` runs out (attempts or seconds), then dead-lettered too. While the
+database does not answer at all (`database_answers`), the ingress waits for it
+and charges no event: an outage loses nothing and dead-letters nothing. On
+connection loss, unacknowledged messages go back to the queue; the handler's
+inbox dedupe makes their redelivery harmless.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from db.errors import describe, retryable
 from events import metrics
 from events.errors import EventIgnored, InvalidEvent, RejectionKind
 from events.inbound import InboundEvent, parse_inbound
+from events.retries import RetryBudget
 from events.topology import dead_letter_queue, declare_topology
 
 log = logging.getLogger(__name__)
@@ -66,9 +74,12 @@ class Ingress:
 
     `handler` applies the events in one transaction (deduplicating with the inbox
     table) and returns after the commit. `is_transient` tells which of its errors
-    mean "try again later" (a database that is down) rather than "this event
-    cannot be applied". `ready` is set (and `on_ready` called, once) after the
-    topology is declared and consumption has started.
+    mean "try again later" (a database that is down or busy) rather than "this
+    event cannot be applied"; an event failing transiently is given up on after
+    `max_attempts` attempts or `retry_window_s` seconds. `database_answers` probes
+    the database after a transient failure: while it says no, the ingress waits
+    and counts nothing against the events. `ready` is set (and `on_ready` called,
+    once) after the topology is declared and consumption has started.
     """
 
     def __init__(
@@ -78,7 +89,10 @@ class Ingress:
         queue: str,
         handler: Handler,
         *,
-        is_transient: Callable[[BaseException], bool],
+        is_transient: Callable[[BaseException], bool] = retryable,
+        database_answers: Callable[[], bool] = lambda: True,
+        max_attempts: int = 8,
+        retry_window_s: float = 300.0,
         prefetch: int = 500,
         max_batch_size: int = 500,
         max_batch_wait: float = 0.05,
@@ -90,6 +104,8 @@ class Ingress:
         self._queue = queue
         self._handler = handler
         self._is_transient = is_transient
+        self._database_answers = database_answers
+        self._budget = RetryBudget(max_attempts=max_attempts, window_s=retry_window_s)
         self._prefetch = prefetch
         self._max_batch_size = max_batch_size
         self._max_batch_wait = max_batch_wait
@@ -205,42 +221,75 @@ class Ingress:
     def _apply(
         self, session: _Session, valid: list[tuple[_Delivery, InboundEvent]], stop: threading.Event
     ) -> None:
-        """Apply the batch at once, else event by event, dead-lettering permanent failures."""
-        if len(valid) > 1:
-            try:
-                self._call_handler([event for _, event in valid], session, stop)
-                return
-            except _Stopping:
-                raise
-            except Exception as exc:
-                log.warning("batch of %r events failed (%r); applying them one by one",
-                            len(valid), type(exc).__name__)
+        """Apply the batch at once, else event by event, dead-lettering what cannot be applied."""
+        if len(valid) > 1 and self._apply_batch([event for _, event in valid], session, stop):
+            return
         for delivery, event in valid:
-            try:
-                self._call_handler([event], session, stop)
-            except _Stopping:
-                raise
-            except Exception as exc:
-                reason = f"handler failed: {type(exc).__name__}"
-                self._dead_letter(session, delivery, reason, "handler_failed")
+            self._apply_one(session, delivery, event, stop)
 
-    def _call_handler(
-        self, events: list[InboundEvent], session: _Session, stop: threading.Event
+    def _apply_batch(self, events: list[InboundEvent], session: _Session, stop: threading.Event) -> bool:
+        """Apply the whole batch; return False when it failed and must be applied event by event.
+
+        Only when the database did not answer at all is the batch tried again as
+        a whole (once, after the database is back): no event of it is at fault.
+        """
+        for attempt in (1, 2):
+            try:
+                self._call_handler(events)
+                return True
+            except Exception as exc:
+                if attempt == 1 and self._is_transient(exc) and not self._database_answers():
+                    log.warning("batch of %r events failed (%s) and the database does not answer; "
+                                "waiting for it", len(events), describe(exc))
+                    metrics.HANDLER_RETRIES.inc()
+                    self._wait_for_database(session, stop)
+                    continue
+                log.warning("batch of %r events failed (%s); applying them one by one",
+                            len(events), describe(exc))
+                return False
+        return False
+
+    def _apply_one(
+        self, session: _Session, delivery: _Delivery, event: InboundEvent, stop: threading.Event
     ) -> None:
-        """Call the handler, retrying transient errors with backoff until it succeeds."""
+        """Apply one event, retrying transient failures within its budget; else dead-letter it."""
         delay = INITIAL_BACKOFF
         while True:
             try:
-                self._handler(events)
-                break
+                self._call_handler([event])
+                self._budget.forget(event.id)
+                return
             except Exception as exc:
                 if not self._is_transient(exc):
-                    raise
-                log.warning("handler failed transiently (%r); retrying %r events in %rs",
-                            type(exc).__name__, len(events), delay)
+                    self._dead_letter(session, delivery, f"handler failed: {describe(exc)}", "handler_failed")
+                    return
+                failures = self._budget.failed(event.id)
+                if self._budget.exhausted(failures):
+                    self._budget.forget(event.id)
+                    reason = (f"handler failed transiently {failures.attempts} time(s) in "
+                              f"{failures.age(time.monotonic()):.0f}s: {describe(exc)}")
+                    self._dead_letter(session, delivery, reason, "handler_retries_exhausted")
+                    return
+                log.warning("event %r failed transiently (%s), attempt %d; retrying in %rs",
+                            event.id[:100], describe(exc), failures.attempts, delay)
                 metrics.HANDLER_RETRIES.inc()
+                if not self._database_answers():
+                    self._budget.waited(event.id, self._wait_for_database(session, stop))
                 _sleep(session.connection, delay, stop)
                 delay = min(delay * 2, MAX_BACKOFF)
+
+    def _wait_for_database(self, session: _Session, stop: threading.Event) -> float:
+        """Wait (serving heartbeats) until the database answers; return the seconds waited."""
+        began = time.monotonic()
+        delay = INITIAL_BACKOFF
+        while not self._database_answers():
+            _sleep(session.connection, delay, stop)
+            delay = min(delay * 2, MAX_BACKOFF)
+        return time.monotonic() - began
+
+    def _call_handler(self, events: list[InboundEvent]) -> None:
+        """Call the handler once and count the events it applied."""
+        self._handler(events)
         counts = collections.Counter(event.type for event in events)
         for event_type, count in counts.items():
             metrics.EVENTS_CONSUMED.labels(event_type).inc(count)

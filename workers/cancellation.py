@@ -26,17 +26,18 @@ from connectors.rakuten import (
     RakutenRateLimited,
     RakutenRejected,
 )
-from db import cancellations, integrations, order_life, outbox
+from db import cancellations, integrations, leases, order_life, outbox
 from db.cancellations import Outcome, Step, StepKey
 from db.integrations import Integration
 from events.outbound_data import CancellationFailure
 from events.outbound_orders import cancellation_failed
 from workers.cancel_requests import ENDED
+from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
 from workers.order_changes import Seen, record
 from workers.order_mapping import AWAITING_ACCEPTANCE
-from workers.verification import INVALID_CREDENTIALS_DETAIL, refuse
+from workers.verification import confirm_credentials
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,6 @@ MAX_ATTEMPTS = 6
 RETRY_FACTOR = 15
 #: seconds between two looks at an automatic acceptance under way
 ACCEPT_WAIT_S = 2.0
-#: seconds the step's claim lasts: longer than two Rakuten calls can take
-LEASE_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -65,23 +64,27 @@ def cancel_item(ctx: Context, integration_id: str, request_id: str, item_id: str
     message) does nothing, calls nothing and counts no attempt.
     """
     key = StepKey(integration_id, request_id, item_id)
+    claim = Claim.of(ctx, leases.CANCEL, key.key, token)
     with log_context(integration_id=integration_id, item_id=item_id):
+        if not claim.start():
+            return None
         with ctx.pool.connection() as conn:
             current = integrations.get(conn, integration_id)
         if current is None or current.status != "verified":
             return None
-        plan = _plan(ctx, current, key, token)
+        plan = _plan(ctx, current, claim, key)
         if plan is None:
             return None
-        outcome, changed = _call(ctx, current, key, plan)
-        return _finish(ctx, current, key, token, plan, outcome, changed)
+        with claim.kept():
+            outcome, changed = _call(ctx, current, key, plan)
+        return _finish(ctx, current, claim, key, plan, outcome, changed)
 
 
-def _plan(ctx: Context, current: Integration, key: StepKey, token: int) -> Plan | None:
-    """Start the step and decide its call; None when there is none to make (stale, waiting, settled)."""
-    lease_s = ctx.settings.rakuten.rakuten_http_timeout_s * LEASE_FACTOR
+def _plan(ctx: Context, current: Integration, claim: Claim, key: StepKey) -> Plan | None:
+    """Decide the step's call; None when there is none to make (stale, waiting, settled)."""
+    token = claim.token
     with ctx.pool.connection() as conn, conn.transaction():
-        step = cancellations.start(conn, key, token, lease_s=lease_s)
+        step = cancellations.step(conn, key, token) if claim.holds(conn) else None
         if step is None:
             return None
         locked = order_life.lock_order(conn, key.integration_id, step.order_id)
@@ -128,7 +131,8 @@ def _call(ctx: Context, current: Integration, key: StepKey, plan: Plan) -> tuple
         ctx.rakuten.cancel_item(creds, key.item_id, plan.step.reason)
         return Outcome("done", action, attempted=True), Seen(key.item_id, "CANCELLED", "cancelled_by_seller")
     except RakutenAuthError:
-        refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
+        # not the item's fault: try it again later, and have the credentials confirmed
+        confirm_credentials(ctx, current, "cancel")
         retry_in = ctx.settings.rakuten.rakuten_retry_base_s * RETRY_FACTOR
         return Outcome("pending", action, retry_in_s=retry_in, error="auth"), None
     except RakutenRejected as exc:
@@ -171,17 +175,16 @@ def _provisional(ctx: Context, action: str, failure: str, text: str, *, attempte
 
 
 def _finish(
-    ctx: Context, current: Integration, key: StepKey, token: int, plan: Plan, outcome: Outcome,
+    ctx: Context, current: Integration, claim: Claim, key: StepKey, plan: Plan, outcome: Outcome,
     changed: Seen | None,
 ) -> str | None:
     """Record the outcome while the token is current: the change, or the failure, with its event."""
     with ctx.pool.connection() as conn, conn.transaction():
-        if not cancellations.holds(conn, key, token):
-            log.warning("the step was claimed again meanwhile; outcome not recorded")
+        if not claim.holds(conn):
             return None
         if changed is not None:
             record(conn, current, plan.step.order_id, [changed])
-        _record_outcome(conn, current, key, token, plan.step, outcome)
+        _record_outcome(conn, current, key, claim.token, plan.step, outcome)
     if outcome.state != "pending":
         ctx.dispatch.send("relay_outbox")
         log.info("item %s: %s (%s)", key.item_id, outcome.state, outcome.action)

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 from db import inbox, integrations, schedule, stock
+from db.errors import retryable
 from events.inbound import (
     InboundEvent,
     IntegrationDeleted,
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: seconds before the scheduler re-sends a verification whose message was lost
 VERIFY_LEASE_S = 60.0
+#: seconds the database may take to answer the ingress's probe after a failure
+PROBE_TIMEOUT_S = 5.0
 
 
 class IntegrationConflict(Exception):
@@ -46,15 +49,25 @@ class UnknownIntegration(Exception):
     """
 
 
+#: statuses in which credentials sent again unchanged are verified again: the merchant
+#: pressed Confirm after fixing something on Rakuten's side, or Rakuten is back
+REVERIFIED_STATUSES = frozenset({"invalid_credentials", "insufficient_rights", "unavailable"})
+
+
 @dataclass
 class _Followups:
-    verify: list[str] = field(default_factory=list)
+    #: (integration id, token) of the verifications claimed by the batch
+    verify: list[tuple[str, int]] = field(default_factory=list)
     relay: bool = False  #: events were written to the outbox
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a handler error is worth retrying as is (the database is down or busy)."""
-    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout)
+    """Whether a handler error is worth retrying as is: PostgreSQL's SQLSTATE says so.
+
+    `ProgramLimitExceeded` (an id too long for the inbox index) is an
+    `OperationalError` like a dropped connection; only the SQLSTATE tells them apart.
+    """
+    return retryable(exc)
 
 
 class EventHandler:
@@ -97,21 +110,31 @@ class EventHandler:
         except Exception as exc:
             log.warning("could not send the outbox relay (%s); the sweep will", type(exc).__name__)
 
-    def _send_verifications(self, integration_ids: Sequence[str]) -> None:
+    def database_answers(self) -> bool:
+        """Whether PostgreSQL answers at all (the ingress asks after a transient failure)."""
+        try:
+            with self.pool.connection(timeout=PROBE_TIMEOUT_S) as conn:
+                conn.execute("SELECT 1")
+        except Exception as exc:  # whatever the reason, it does not answer
+            log.debug("database probe failed: %s", type(exc).__name__)
+            return False
+        return True
+
+    def _send_verifications(self, claimed: Sequence[tuple[str, int]]) -> None:
         """Send the verifications; those the broker does not take are left to the scheduler.
 
         The events are applied and committed by now: failing them would dead-letter
         applied events, or have them redelivered and found already applied, with
         no verification sent until its lease ends.
         """
-        for position, integration_id in enumerate(integration_ids):
+        for position, (integration_id, token) in enumerate(claimed):
             try:
-                self.dispatch.send("verify", integration_id)
+                self.dispatch.send("verify", integration_id, token)
             except Exception as exc:
                 log.warning("could not send the verification (%s); the scheduler will", type(exc).__name__)
                 try:
                     with self.pool.connection() as conn:
-                        schedule.release(conn, "verify", list(integration_ids[position:]))
+                        schedule.release(conn, "verify", list(claimed[position:]))
                 except Exception as db_exc:  # then its lease brings it back
                     log.warning("could not make the verification due now (%s)", type(db_exc).__name__)
                 return
@@ -147,7 +170,7 @@ class EventHandler:
     def _install(
         self, conn: psycopg.Connection[Any], data: IntegrationInstalled, followups: _Followups
     ) -> None:
-        integrations.insert(
+        token = integrations.insert(
             conn,
             integration_id=data.integration_id,
             account_id=data.account_id,
@@ -158,7 +181,7 @@ class EventHandler:
             auto_accept_orders=data.auto_accept_orders,
             verify_lease_s=VERIFY_LEASE_S,
         )
-        followups.verify.append(data.integration_id)
+        followups.verify.append((data.integration_id, token))
         log.info("integration installed (stock sync %s)", "on" if data.stock_sync_enabled else "off")
 
     def _update(
@@ -186,16 +209,20 @@ class EventHandler:
         token = present.get("token")
         old_token = self._stored_token(current)
         new_token = token.get_secret_value() if token is not None else old_token
-        if new_token is not None and (seller_id != current.seller_id or new_token != old_token):
-            integrations.update_credentials(
+        changed = seller_id != current.seller_id or new_token != old_token
+        # the same credentials sent again for a stopped integration: the merchant pressed
+        # Confirm again, and deserves an answer of its own (a new credentials version)
+        confirmed = _sends_credentials(data) and current.status in REVERIFIED_STATUSES
+        if new_token is not None and (changed or confirmed):
+            token_of_claim = integrations.update_credentials(
                 conn,
                 current.integration_id,
                 seller_id=seller_id,
                 token_encrypted=self.cipher.encrypt(new_token),
                 verify_lease_s=VERIFY_LEASE_S,
             )
-            followups.verify.append(current.integration_id)
-            log.info("integration credentials changed: verifying again")
+            followups.verify.append((current.integration_id, token_of_claim))
+            log.info("integration credentials %s: verifying again", "changed" if changed else "sent again")
         else:
             log.info("integration settings updated")
 
@@ -208,6 +235,11 @@ class EventHandler:
             # the key changed: the stored token is lost, but a new one can replace it
             log.error("the stored token cannot be decrypted with TOKEN_ENCRYPTION_KEY")
             return None
+
+
+def _sends_credentials(data: IntegrationInstalled | IntegrationUpdated) -> bool:
+    """Whether the event carries a seller ID or a token (a repeated install carries both)."""
+    return not isinstance(data, IntegrationUpdated) or data.changes_credentials
 
 
 def _first_time(conn: psycopg.Connection[Any], events: Sequence[InboundEvent]) -> list[InboundEvent]:

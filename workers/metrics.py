@@ -16,6 +16,9 @@ class _Metrics:
             "rakuten_verifications", "Verification outcomes, by outcome.", ["outcome"]
         )
         self.order_polls = Counter("rakuten_order_polls", "Order polls, by outcome.", ["outcome"])
+        self.sales_unreadable = Counter(
+            "rakuten_sales_unreadable", "Sales of Rakuten answers that could not be read (skipped)."
+        )
         self.orders_imported = Counter("rakuten_orders_imported", "Orders imported (new purchases).")
         self.order_changes = Counter("rakuten_order_changes", "Items added to, or changed on, known orders.")
         self.sales_accepted = Counter("rakuten_sales_accepted", "Sale items accepted on Rakuten.")
@@ -29,6 +32,10 @@ class _Metrics:
         )
         self.stock_files_failed = Counter(
             "rakuten_stock_files_failed", "Stock files Rakuten refused as a whole."
+        )
+        self.stock_skus_given_up = Counter(
+            "rakuten_stock_skus_given_up",
+            "SKU changes not sent again after files carrying them were refused too many times.",
         )
         self.quota_hits = Counter(
             "rakuten_quota_hits", "Answers 'Quota exceeded.' from Rakuten, by operation.", ["operation"]

@@ -19,13 +19,17 @@ import psycopg
 
 from db import order_life, orders, outbox
 from db.integrations import Integration
-from db.orders import ItemRow
+from db.orders import ItemRow, OrderRow
 from events.order_payload import StatusReason
 from events.outbound_data import ItemChange
 from events.outbound_orders import order_updated
 from workers.order_mapping import AWAITING_ACCEPTANCE
 
 log = logging.getLogger(__name__)
+
+#: the two answers a poll reads
+NEW_SALES = "getnewsales"
+CURRENT_SALES = "getcurrentsales"
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,37 @@ def record(
         # transition seen again later (a second claim on an item) repeats an id
         log.info("order %r: an order.updated with these changes was published before", order_id)
     return event
+
+
+def record_known(
+    conn: psycopg.Connection[Any],
+    current: Integration,
+    rows: Sequence[OrderRow],
+    known: Mapping[str, Mapping[str, str]],
+    answer: str,
+) -> int:
+    """Publish the known orders of a poll's answer whose items differ from what was published.
+
+    `known` holds the stored statuses of their items, read without locks: only an
+    order that seems to differ is locked and compared again. Returns the number of
+    changes recorded.
+    """
+    count = 0
+    # locked in order-id order: two transactions locking several orders this way wait, never deadlock
+    for row in sorted(rows, key=lambda r: r.order_id):
+        stored = known[row.order_id]
+        if all(stored.get(i.item_id) == i.status for i in row.items):
+            continue  # the usual case: nothing to lock, nothing to write
+        seen = [Seen(i.item_id, i.status, _seen_reason(answer, i.status), row=i) for i in row.items]
+        event = record(conn, current, row.order_id, seen, fresh=row.data)
+        if event is not None:
+            count += len(event["data"]["changes"])
+    return count
+
+
+def _seen_reason(answer: str, status: str) -> StatusReason | None:
+    # rakuten-api.md 8b: getnewsales shows CANCELLED only for a buyer's cancellation
+    return "cancelled_by_buyer" if answer == NEW_SALES and status == "CANCELLED" else None
 
 
 def _changes(statuses: Mapping[str, str], seen: Sequence[Seen]) -> list[order_life.RecordedChange]:

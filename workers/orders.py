@@ -4,9 +4,16 @@
 those accepted, over a look-back long enough for claims and payouts: no date cursor
 decides what is new, the primary key (integration, purchase id) does. Each order is
 stored with its `order.imported` outbox row in one transaction; a known order that
-changed gets its `order.updated` (`workers.order_changes`), one that did not
-writes nothing, and items gone from both answers before acceptance end as
-`workers.vanished` says.
+changed gets its `order.updated` (`workers.order_changes`), one that did not writes
+nothing, and items gone from both answers before acceptance end as `workers.vanished`
+says.
+
+A sale of the answer that cannot be read holds back no other: it is skipped,
+logged with its purchase id and the field (never the value), counted, and reported
+with `order.import_failed` in the transaction of the sales read beside it. Its event
+id names the sale and the reason, so a sale that stays unreadable is reported once;
+it is tried again at every poll, since Rakuten keeps returning it, and imported as
+soon as it reads.
 """
 
 from __future__ import annotations
@@ -14,9 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
-
-import psycopg
 
 from connectors.rakuten import (
     Credentials,
@@ -24,20 +28,20 @@ from connectors.rakuten import (
     RakutenError,
     RakutenRateLimited,
     Sale,
+    SaleFailure,
     SalesAnswer,
 )
-from db import integrations, locks, order_life, orders, outbox, schedule
-from db.orders import OrderRow
-from events import outbound
-from events.order_payload import StatusReason
+from db import integrations, leases, order_life, orders, outbox, schedule
+from events import outbound, outbound_orders
 from workers import vanished
+from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
 from workers.metrics import METRICS
-from workers.order_changes import Seen, record
+from workers.order_changes import CURRENT_SALES, NEW_SALES, record_known
 from workers.order_mapping import order_row
-from workers.vanished import CURRENT_SALES, NEW_SALES, PollView
-from workers.verification import INVALID_CREDENTIALS_DETAIL, refuse
+from workers.vanished import PollView
+from workers.verification import confirm_credentials
 
 log = logging.getLogger(__name__)
 
@@ -47,51 +51,57 @@ CHUNK = 500
 MAX_POLL_BACKOFF_S = 900.0
 
 
-def import_orders(ctx: Context, integration_id: str) -> int | None:
+def import_orders(ctx: Context, integration_id: str, token: int) -> int | None:
     """Poll the integration's sales and store the new ones; return how many were new.
 
-    Returns None when the poll did not run (another worker holds it, the
-    integration is not verified) or failed; the next poll is scheduled either way.
+    `token` is the claim's fencing token: a stale one (the poll was claimed again,
+    or a copy of this message already started it) does nothing. Returns None
+    when the poll did not run (stale token, integration not verified) or failed;
+    the next poll is scheduled either way.
     """
-    with (
-        locks.exclusive(ctx.pool, "orders", integration_id) as mine,
-        log_context(integration_id=integration_id),
-    ):
-        if not mine:
-            log.debug("order poll already running elsewhere")
+    claim = Claim.of(ctx, leases.ORDERS, [integration_id], token)
+    with log_context(integration_id=integration_id):
+        if not claim.start():
             return None
         with ctx.pool.connection() as conn:
             current = integrations.get(conn, integration_id)
         if current is None or current.status != "verified":
             return None
-        creds = ctx.credentials(current)
-        seen = imported = 0
-        view = PollView()
         try:
-            # new sales first, stored before anything else can fail: they lapse in two days
-            for name, fetch in ((NEW_SALES, _new_sales), (CURRENT_SALES, _current_sales)):
-                # read as it arrives, stored a chunk at a time: memory holds one chunk
-                for batch in fetch(ctx, creds).batches(CHUNK):
-                    seen += len(batch.sales)
-                    for failure in batch.failures:
-                        view.saw_unreadable(failure.purchase_id)
-                    imported += store_sales(ctx, current, batch.sales, view=view, answer=name)
-        except RakutenAuthError:
-            refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
-            return None
+            with claim.kept():
+                seen, imported = _poll(ctx, current, claim)
         except RakutenError as exc:
-            _poll_failed(ctx, current, exc)
+            if isinstance(exc, RakutenAuthError):
+                confirm_credentials(ctx, current, "orders")
+            _poll_failed(ctx, current, claim, exc)
             return None
-        # both answers read through: what neither showed has left Rakuten's lists
-        if vanished.settle(ctx, current, view, since=_since(ctx)):
-            ctx.dispatch.send("relay_outbox")
         with ctx.pool.connection() as conn:
-            schedule.finish_order_poll(
-                conn, integration_id, ok=True, next_in_s=ctx.settings.rakuten.rakuten_order_poll_interval_s
-            )
+            interval = ctx.settings.rakuten.rakuten_order_poll_interval_s
+            schedule.finish_order_poll(conn, integration_id, token, ok=True, next_in_s=interval)
         METRICS.order_polls.labels(outcome="ok").inc()
         log.info("order poll: %d sale(s) seen, %d new order(s)", seen, imported)
         return imported
+
+
+def _poll(ctx: Context, current: integrations.Integration, claim: Claim) -> tuple[int, int]:
+    """Read and store the new sales, then the current ones; return (sales seen, new orders)."""
+    creds = ctx.credentials(current)
+    seen = imported = 0
+    view = PollView()
+    # new sales first, stored before anything else can fail: they lapse in two days
+    for answer, fetch in ((NEW_SALES, _new_sales), (CURRENT_SALES, _current_sales)):
+        # read as it arrives, stored a chunk at a time: memory holds one chunk
+        for batch in fetch(ctx, creds).batches(CHUNK):
+            seen += len(batch.sales) + len(batch.failures)
+            for failure in batch.failures:
+                view.saw_unreadable(failure.purchase_id)
+            imported += store_sales(
+                ctx, current, batch.sales, failures=batch.failures, claim=claim, view=view, answer=answer
+            )
+    # both answers read through: what neither showed has left Rakuten's lists
+    if vanished.settle(ctx, current, view, since=_since(ctx), holds=claim.holds):
+        ctx.dispatch.send("relay_outbox")
+    return seen, imported
 
 
 def _new_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
@@ -108,11 +118,11 @@ def _current_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
     return ctx.rakuten.get_current_sales(creds, since=_since(ctx))
 
 
-def _poll_failed(ctx: Context, current: integrations.Integration, exc: RakutenError) -> None:
+def _poll_failed(ctx: Context, current: integrations.Integration, claim: Claim, exc: RakutenError) -> None:
     interval = ctx.settings.rakuten.rakuten_order_poll_interval_s
     delay = min(interval * 2 ** min(current.orders_failures, 10), max(interval, MAX_POLL_BACKOFF_S))
     with ctx.pool.connection() as conn:
-        schedule.finish_order_poll(conn, current.integration_id, ok=False, next_in_s=delay)
+        schedule.finish_order_poll(conn, current.integration_id, claim.token, ok=False, next_in_s=delay)
     error = type(exc).__name__
     if isinstance(exc, RakutenRateLimited):
         METRICS.quota_hits.labels(operation="orders").inc()
@@ -126,20 +136,28 @@ def store_sales(
     current: integrations.Integration,
     sales: Sequence[Sale],
     *,
+    failures: Sequence[SaleFailure] = (),
+    claim: Claim | None = None,
     view: PollView | None = None,
     answer: str = NEW_SALES,
 ) -> int:
     """Store new orders with their outbox rows and publish changes of known ones; return new count.
 
-    `answer` names the call the sales come from; `view`, when given, notes what it showed.
+    `failures` (the sales of the same answer that could not be read) are reported in
+    the first transaction. With a `claim`, each transaction first checks that it
+    still holds the poll: a poll that lost its lease must not record an older view
+    of the items as a change. `answer` names the call the sales come from; `view`,
+    when given, notes what it showed.
     """
     imported = 0
-    for start in range(0, len(sales), CHUNK):
+    for start in range(0, max(len(sales), 1 if failures else 0), CHUNK):
         rows = [order_row(s, auto_accept=current.auto_accept_orders) for s in sales[start : start + CHUNK]]
         if view is not None:
             for r in rows:
                 view.saw(answer, r.order_id, [i.item_id for i in r.items])
         with ctx.pool.connection() as conn, conn.transaction():
+            if claim is not None and not claim.holds(conn):
+                return imported
             known = order_life.known_statuses(conn, current.integration_id, [r.order_id for r in rows])
             fresh = [r for r in rows if r.order_id not in known]
             inserted = orders.insert_new_orders(conn, current.integration_id, current.account_id, fresh)
@@ -151,40 +169,38 @@ def store_sales(
                     )
                     for r in fresh
                     if r.order_id in inserted
-                ],
+                ]
+                + (_unreadable(current, failures) if start == 0 else []),
             )
-            changes = _record_known(conn, current, [r for r in rows if r.order_id in known], known, answer)
+            changes = record_known(conn, current, [r for r in rows if r.order_id in known], known, answer)
         imported += len(inserted)
         METRICS.orders_imported.inc(len(inserted))
         METRICS.order_changes.inc(changes)
-        if inserted or changes:
+        if inserted or changes or (failures and start == 0):
             ctx.dispatch.send("relay_outbox")
         if any(i.to_accept for r in fresh if r.order_id in inserted for i in r.items):
             log.info("sale items to accept recorded")
     return imported
 
 
-def _record_known(
-    conn: psycopg.Connection[Any],
-    current: integrations.Integration,
-    rows: Sequence[OrderRow],
-    known: dict[str, dict[str, str]],
-    answer: str,
-) -> int:
-    """Publish the known orders whose items differ from what was published; return the changes."""
-    count = 0
-    # locked in order-id order: two transactions locking several orders this way wait, never deadlock
-    for row in sorted(rows, key=lambda r: r.order_id):
-        stored = known[row.order_id]
-        if all(stored.get(i.item_id) == i.status for i in row.items):
-            continue  # the usual case: nothing to lock, nothing to write
-        seen = [Seen(i.item_id, i.status, _reason(answer, i.status), row=i) for i in row.items]
-        event = record(conn, current, row.order_id, seen, fresh=row.data)
-        if event is not None:
-            count += len(event["data"]["changes"])
-    return count
+def _unreadable(
+    current: integrations.Integration, failures: Sequence[SaleFailure]
+) -> list[dict[str, object]]:
+    """Log and count the sales that could not be read; return their `order.import_failed` events.
 
-
-def _reason(answer: str, status: str) -> StatusReason | None:
-    # rakuten-api.md 8b: getnewsales shows CANCELLED only for a buyer's cancellation
-    return "cancelled_by_buyer" if answer == NEW_SALES and status == "CANCELLED" else None
+    The outbox keeps one row per event id: a sale unreadable at every poll is
+    reported once, and again only if it fails another way.
+    """
+    for failure in failures:
+        log.warning("sale %r could not be read (%s): skipped, tried again at the next poll",
+                    failure.purchase_id, failure.detail)
+    METRICS.sales_unreadable.inc(len(failures))
+    return [
+        outbound_orders.order_import_failed(
+            integration_id=current.integration_id,
+            account_id=current.account_id,
+            order_id=failure.purchase_id,
+            detail=failure.detail,
+        )
+        for failure in failures
+    ]

@@ -82,7 +82,7 @@ def run_worker(settings: Settings, *, threads: int, queues: Sequence[str] = QUEU
     """Run Dramatiq worker threads on `queues` until stopped."""
     stop = stop_on_signals()
     broker, dispatch = _sending_broker(settings, prometheus=True)
-    # each thread may hold a lock connection and a work connection at once
+    # each thread may hold a work connection while its lease heartbeat holds another
     pool_size = 2 * threads + 2
     resources = ProcessResources(
         lambda: open_context(settings, dispatch, pool_size=pool_size, name="rakuten-worker", relay=True)
@@ -106,12 +106,16 @@ def run_ingress(settings: Settings) -> int:
     stop = stop_on_signals()
     broker, dispatch = _sending_broker(settings)
     with open_context(settings, dispatch, pool_size=4, name="rakuten-ingress") as ctx:
+        handler = EventHandler(ctx.pool, ctx.cipher, ctx.dispatch)
         ingress = Ingress(
             str(settings.broker.rabbitmq_url),
             settings.broker.events_exchange,
             settings.broker.events_queue,
-            EventHandler(ctx.pool, ctx.cipher, ctx.dispatch),
+            handler,
             is_transient=is_transient,
+            database_answers=handler.database_answers,
+            max_attempts=settings.reliability.ingress_max_attempts,
+            retry_window_s=settings.reliability.ingress_retry_window_s,
             on_ready=lambda: log.info("ingress consuming %r", settings.broker.events_queue),
         )
         ingress.run(stop)

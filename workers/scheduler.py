@@ -1,8 +1,10 @@
 """The scheduler: claims due work in PostgreSQL and sends it to the actors.
 
 Long waits (next order poll, next stock flush, report polls, retries) are due
-times in the database, never Dramatiq delays. Each claim leases the row, so any
-number of schedulers may run, and a lost message is sent again when its lease ends.
+times in the database, never Dramatiq delays. Each claim leases the row for
+`WORK_LEASE_S` and raises its fencing token, which the message carries: any number
+of schedulers may run, work is not claimed again while its lease is live, and a
+lost message is sent again when its lease ends (the old one, if it turns up, is stale).
 """
 
 from __future__ import annotations
@@ -15,19 +17,13 @@ from typing import Any
 
 from db import schedule, stock
 from workers.context import Context
-from workers.handlers import VERIFY_LEASE_S, is_transient
+from workers.handlers import is_transient
 from workers.metrics import METRICS
-from workers.stock_sync import FLUSH_LEASE_S
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25  #: seconds between two looks at the due work
 BATCH = 200  #: rows claimed per kind of work and tick
-ORDER_POLL_LEASE_S = 300.0  #: seconds before an order poll whose worker vanished is sent again
-REPORT_LEASE_S = 120.0  #: likewise for a report poll
-ACCEPT_LEASE_S = 120.0  #: likewise for a sale acceptance
-CANCEL_LEASE_S = 120.0  #: likewise for a refusal or cancellation step (its start renews it)
-TODO_LEASE_S = 120.0  #: likewise for a to-do list read
 OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep relays it
 
 
@@ -35,13 +31,13 @@ OUTBOX_SWEEP_S = 2.0  #: seconds an event may wait in the outbox before a sweep 
 class TickResult:
     """What one tick claimed and sent."""
 
-    verifications: list[str] = field(default_factory=list)
-    order_polls: list[str] = field(default_factory=list)
+    verifications: list[tuple[str, int]] = field(default_factory=list)  #: (integration, token)
+    order_polls: list[tuple[str, int]] = field(default_factory=list)
     reconciliations: list[str] = field(default_factory=list)
-    stock_flushes: list[str] = field(default_factory=list)
-    reports: list[int] = field(default_factory=list)
-    accepts: list[tuple[str, str]] = field(default_factory=list)
-    cancellations: list[tuple[str, str, str, int]] = field(default_factory=list)  #: (..., token)
+    stock_flushes: list[tuple[str, int]] = field(default_factory=list)
+    reports: list[tuple[int, int]] = field(default_factory=list)  #: (import, token)
+    accepts: list[tuple[str, str, int]] = field(default_factory=list)  #: (integration, item, token)
+    cancellations: list[tuple[str, str, str, int]] = field(default_factory=list)  #: (..., item, token)
     todo_reads: list[tuple[str, int]] = field(default_factory=list)  #: (integration, token)
     outbox_swept: bool = False
 
@@ -63,11 +59,12 @@ def tick(ctx: Context) -> TickResult:
 
 def _claim(ctx: Context, result: TickResult) -> None:
     s = ctx.settings.rakuten
+    lease_s = ctx.settings.reliability.work_lease_s
     with ctx.pool.connection() as conn:
         with conn.transaction():
-            result.verifications = schedule.claim_verifications(conn, lease_s=VERIFY_LEASE_S, limit=BATCH)
+            result.verifications = schedule.claim_verifications(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
-            result.order_polls = schedule.claim_order_polls(conn, lease_s=ORDER_POLL_LEASE_S, limit=BATCH)
+            result.order_polls = schedule.claim_order_polls(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
             result.reconciliations = schedule.claim_reconciliations(
                 conn, every_s=s.rakuten_reconcile_interval_s, limit=BATCH
@@ -76,21 +73,21 @@ def _claim(ctx: Context, result: TickResult) -> None:
                 stock.mark_all_pending(conn, integration_id)
         with conn.transaction():
             result.stock_flushes = schedule.claim_stock_flushes(
-                conn, interval_s=s.rakuten_stock_push_interval_s, lease_s=FLUSH_LEASE_S, limit=BATCH
+                conn, interval_s=s.rakuten_stock_push_interval_s, lease_s=lease_s, limit=BATCH
             )
         with conn.transaction():
-            result.reports = schedule.claim_reports(conn, lease_s=REPORT_LEASE_S, limit=BATCH)
+            result.reports = schedule.claim_reports(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
-            result.accepts = schedule.claim_accepts(conn, lease_s=ACCEPT_LEASE_S, limit=BATCH)
+            result.accepts = schedule.claim_accepts(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
-            result.cancellations = schedule.claim_cancellations(conn, lease_s=CANCEL_LEASE_S, limit=BATCH)
+            result.cancellations = schedule.claim_cancellations(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
-            result.todo_reads = schedule.claim_todo_reads(conn, lease_s=TODO_LEASE_S, limit=BATCH)
+            result.todo_reads = schedule.claim_todo_reads(conn, lease_s=lease_s, limit=BATCH)
 
 
 def _dispatch(ctx: Context, result: TickResult) -> None:
     """Send what was claimed; when sending fails, release what was not sent, then raise."""
-    # (claim kind of `schedule.release`, task, what was claimed: ids, or id pairs for accept)
+    # (claim kind of `schedule.release`, task, what was claimed: (key..., token) tuples)
     work: list[tuple[str, str, list[Any]]] = [
         ("verify", "verify", list(result.verifications)),
         ("orders", "import_orders", list(result.order_polls)),
@@ -103,7 +100,7 @@ def _dispatch(ctx: Context, result: TickResult) -> None:
     for position, (_, task, claimed) in enumerate(work):
         for index, item in enumerate(claimed):
             try:
-                ctx.dispatch.send(task, *(item if isinstance(item, tuple) else (item,)))
+                ctx.dispatch.send(task, *item)
             except BaseException:
                 unsent = [(kind, items) for kind, _, items in work[position:]]
                 unsent[0] = (unsent[0][0], claimed[index:])

@@ -81,6 +81,18 @@ class RakutenSettings(_Env):
         return str(self.rakuten_base_url).rstrip("/")
 
 
+class ReliabilitySettings(_Env):
+    """The bounds of retries and the lease of claimed work."""
+
+    #: attempts before an inbound event that keeps failing "transiently" is dead-lettered
+    ingress_max_attempts: Annotated[int, Field(ge=1, le=1000)] = 8
+    #: seconds after its first failure at which such an event is dead-lettered anyway
+    ingress_retry_window_s: Seconds = 300.0
+    #: seconds a claim of due work lasts: a worker extends it while it works, and work
+    #: whose worker vanished (or whose message was lost) is sent again when it ends
+    work_lease_s: Seconds = 60.0
+
+
 def _fernet_key(value: SecretStr | None) -> SecretStr | None:
     if value is not None:
         try:
@@ -123,6 +135,7 @@ class Settings(BaseModel):
     database: DatabaseSettings
     broker: BrokerSettings
     rakuten: RakutenSettings
+    reliability: ReliabilitySettings
     security: SecuritySettings
     observability: ObservabilitySettings
 
@@ -144,6 +157,7 @@ _GROUPS: dict[str, type[_Env]] = {
     "database": DatabaseSettings,
     "broker": BrokerSettings,
     "rakuten": RakutenSettings,
+    "reliability": ReliabilitySettings,
     "security": SecuritySettings,
     "observability": ObservabilitySettings,
 }

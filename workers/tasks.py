@@ -5,11 +5,13 @@ ids the message carries), its Dramatiq queue, its time limit and its retry
 policy. Everything else follows from this table: `workers.actors` declares one
 Dramatiq actor per task, the worker consumes the queues named here, and the
 in-process runners of the tests and benchmarks call `TASKS[name].run(ctx, *args)`.
-Work is sent by name: `ctx.dispatch.send("verify", integration_id)`.
+Work is sent by name with the claim's fencing token:
+`ctx.dispatch.send("verify", integration_id, token)`.
 
 Retries are few and short: the long waits are due times in the database
 (`workers.scheduler`), and every use case is idempotent (its work is claimed in
-the database, so a second delivery finds nothing left to do).
+the database and the message carries the claim's token, so a second delivery, or
+one whose claim was made again since, finds nothing to do: `workers.claims`).
 """
 
 from __future__ import annotations

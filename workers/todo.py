@@ -17,20 +17,19 @@ from typing import Any
 import psycopg
 
 from connectors.rakuten import RakutenAuthError, RakutenError, RakutenRateLimited, TodoItem
-from db import attention, integrations, outbox
+from db import attention, integrations, leases, outbox
 from db.attention import Attention
 from events.outbound_orders import attention_required
+from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
 from workers.metrics import METRICS
-from workers.verification import INVALID_CREDENTIALS_DETAIL, refuse
+from workers.verification import confirm_credentials
 
 log = logging.getLogger(__name__)
 
 #: retry bases (RAKUTEN_RETRY_BASE_S) before a failed read is tried again, doubled per failure
 RETRY_FACTOR = 15
-#: seconds the read's claim lasts, in HTTP timeouts (one call)
-LEASE_FACTOR = 2
 
 
 def read_todo_list(ctx: Context, integration_id: str, token: int) -> int | None:
@@ -39,24 +38,24 @@ def read_todo_list(ctx: Context, integration_id: str, token: int) -> int | None:
     `token` is the claim's fencing token: a stale one does nothing and calls nothing.
     """
     s = ctx.settings.rakuten
-    lease_s = s.rakuten_http_timeout_s * LEASE_FACTOR
-    with log_context(integration_id=integration_id), ctx.pool.connection() as conn:
-        started = attention.start(conn, integration_id, token, lease_s=lease_s)
-        current = integrations.get(conn, integration_id)
-    if not started or current is None:
-        return None
+    claim = Claim.of(ctx, leases.TODO, [integration_id], token)
     with log_context(integration_id=integration_id):
-        try:
-            listed = ctx.rakuten.get_item_todo_list(ctx.credentials(current))
-        except RakutenAuthError:
-            refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
+        if not claim.start():
             return None
+        with ctx.pool.connection() as conn:
+            current = integrations.get(conn, integration_id)
+        if current is None or current.status != "verified":
+            return None
+        try:
+            with claim.kept():
+                listed = ctx.rakuten.get_item_todo_list(ctx.credentials(current))
         except RakutenError as exc:
+            if isinstance(exc, RakutenAuthError):
+                confirm_credentials(ctx, current, "todo")
             _failed(ctx, integration_id, token, exc)
             return None
         with ctx.pool.connection() as conn, conn.transaction():
-            if not attention.holds(conn, integration_id, token):
-                log.warning("the to-do list read was claimed again meanwhile; nothing recorded")
+            if not claim.holds(conn):
                 return None
             changed = _changed(conn, integration_id, listed)
             attention.store(conn, integration_id, changed)

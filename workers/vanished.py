@@ -29,13 +29,11 @@ from db import order_life
 from db.integrations import Integration
 from events.order_payload import StatusReason
 from workers.context import Context
-from workers.order_changes import Seen, record
+from workers.order_changes import CURRENT_SALES, NEW_SALES, Seen, record
 from workers.order_mapping import AWAITING_ACCEPTANCE
 
 #: a sale not accepted this long after its purchase may have lapsed (Rakuten: about two days)
 LAPSE_AFTER = timedelta(days=2)
-NEW_SALES = "getnewsales"
-CURRENT_SALES = "getcurrentsales"
 
 
 @dataclass

@@ -1,9 +1,13 @@
 """Verifying an integration's credentials and publishing the outcome.
 
 The status and the outcome event are written in one transaction (outbox). Rakuten
-refusing the credentials is final until the merchant edits them; Rakuten being
-unavailable (or throttling us) is retried, a few times quickly, then rarely, and
-a later success still publishes `integration.verified`.
+refusing the credentials is final until the merchant edits them (or confirms them
+again); Rakuten being unavailable (or throttling us) is retried, a few times
+quickly, then rarely, and a later success still publishes `integration.verified`.
+
+Only a verification stops an integration: a poll, an upload or an acceptance that
+Rakuten refuses with InvalidUserConnection asks for one (`confirm_credentials`),
+and the integration stays verified unless the verification's own call is refused.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from connectors.rakuten import (
     RakutenError,
     RakutenInsufficientRights,
 )
-from db import integrations, outbox
+from db import integrations, leases, outbox
 from events import outbound
+from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
 from workers.metrics import METRICS
@@ -40,31 +45,57 @@ INSUFFICIENT_RIGHTS_DETAIL = (
 )
 
 
-def verify_integration(ctx: Context, integration_id: str) -> str | None:
+def verify_integration(ctx: Context, integration_id: str, token: int) -> str | None:
     """Check the integration's credentials with Rakuten; record and publish the outcome.
 
-    Returns the status recorded, or None when there was nothing to verify
-    (deleted, already verified, or the credentials changed meanwhile).
+    `token` is the claim's fencing token: a stale one does nothing. Returns the
+    status recorded, or None when there was nothing to verify (deleted, stale
+    token, or the credentials changed meanwhile). A verified integration is
+    verified again only to confirm a refusal seen by another call.
     """
-    with ctx.pool.connection() as conn:
-        current = integrations.get(conn, integration_id)
-    if current is None or current.status not in ("pending", "unavailable"):
-        return None
+    claim = Claim.of(ctx, leases.VERIFY, [integration_id], token)
     with log_context(integration_id=integration_id):
+        if not claim.start():
+            return None
+        with ctx.pool.connection() as conn:
+            current = integrations.get(conn, integration_id)
+        if current is None or current.status not in ("pending", "unavailable", "verified"):
+            return None
         creds = ctx.credentials(current)
         try:
-            rakuten_seller_id = ctx.rakuten.check_credentials(creds)
+            with claim.kept():
+                rakuten_seller_id = ctx.rakuten.check_credentials(creds)
         except RakutenAuthError:
-            return refuse(ctx, current, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
+            return refuse(ctx, current, claim, "invalid_credentials", INVALID_CREDENTIALS_DETAIL)
         except RakutenInsufficientRights:
-            return refuse(ctx, current, "insufficient_rights", INSUFFICIENT_RIGHTS_DETAIL)
+            return refuse(ctx, current, claim, "insufficient_rights", INSUFFICIENT_RIGHTS_DETAIL)
         except RakutenError as exc:  # unavailable, throttled, or an answer we cannot read
-            return _unavailable(ctx, current, exc)
-        return _verified(ctx, current, rakuten_seller_id)
+            if current.status == "verified":
+                return _unconfirmed(ctx, current, claim, exc)
+            return _unavailable(ctx, current, claim, exc)
+        if current.status == "verified":
+            return _confirmed(ctx, current, claim)
+        return _verified(ctx, current, claim, rakuten_seller_id)
 
 
-def _verified(ctx: Context, current: integrations.Integration, rakuten_seller_id: str) -> str | None:
+def confirm_credentials(ctx: Context, current: integrations.Integration, operation: str) -> None:
+    """Ask for a verification: Rakuten refused the credentials once, during `operation`.
+
+    One refusal may be Rakuten's hiccup: the integration stays verified until the
+    verification's own call is refused too.
+    """
+    with ctx.pool.connection() as conn:
+        asked = integrations.request_verification(conn, current.integration_id)
+    if asked:
+        log.warning("Rakuten refused the credentials during %s: verifying them again", operation)
+
+
+def _verified(
+    ctx: Context, current: integrations.Integration, claim: Claim, rakuten_seller_id: str
+) -> str | None:
     with ctx.pool.connection() as conn, conn.transaction():
+        if not claim.holds(conn):
+            return None
         verified_at = integrations.record_verified(
             conn,
             current.integration_id,
@@ -90,16 +121,45 @@ def _verified(ctx: Context, current: integrations.Integration, rakuten_seller_id
     return "verified"
 
 
-def refuse(
-    ctx: Context, current: integrations.Integration, reason: outbound.VerificationFailure, detail: str
-) -> str | None:
-    """Stop the integration because Rakuten refused its credentials, and say so once.
+def _confirmed(ctx: Context, current: integrations.Integration, claim: Claim) -> str | None:
+    """The credentials a call saw refused work: the integration stays verified, nothing to publish."""
+    with ctx.pool.connection() as conn, conn.transaction():
+        if not claim.holds(conn) or not integrations.end_recheck(
+            conn, current.integration_id, version=current.credentials_version
+        ):
+            return None
+    log.info("credentials confirmed: the refusal was not Rakuten's last word")
+    METRICS.verifications.labels(outcome="confirmed").inc()
+    return "verified"
 
-    Used by verification and by any later call that Rakuten refuses: nothing is
-    polled or pushed for it until an update brings new credentials.
+
+def _unconfirmed(
+    ctx: Context, current: integrations.Integration, claim: Claim, exc: RakutenError
+) -> str | None:
+    """Rakuten could not be asked: a refusal unconfirmed stops nothing (the next refusal asks again)."""
+    with ctx.pool.connection() as conn, conn.transaction():
+        if not claim.holds(conn) or not integrations.end_recheck(
+            conn, current.integration_id, version=current.credentials_version
+        ):
+            return None
+    log.warning("could not confirm the credentials (%s); the integration stays verified", type(exc).__name__)
+    return "verified"
+
+
+def refuse(
+    ctx: Context,
+    current: integrations.Integration,
+    claim: Claim,
+    reason: outbound.VerificationFailure,
+    detail: str,
+) -> str | None:
+    """Stop the integration because the verification's call was refused, and say so once.
+
+    Nothing is polled or pushed for it until an update brings new credentials,
+    or confirms the same ones again.
     """
     with ctx.pool.connection() as conn, conn.transaction():
-        if not integrations.record_refused(
+        if not claim.holds(conn) or not integrations.record_refused(
             conn, current.integration_id, version=current.credentials_version, status=reason, detail=detail
         ):
             return None
@@ -110,7 +170,9 @@ def refuse(
     return reason
 
 
-def _unavailable(ctx: Context, current: integrations.Integration, exc: RakutenError) -> str | None:
+def _unavailable(
+    ctx: Context, current: integrations.Integration, claim: Claim, exc: RakutenError
+) -> str | None:
     base = ctx.settings.rakuten.rakuten_retry_base_s
     attempt = current.verify_attempts + 1
     give_up = attempt >= QUICK_ATTEMPTS
@@ -120,6 +182,8 @@ def _unavailable(ctx: Context, current: integrations.Integration, exc: RakutenEr
         retry_in = base * 2 ** (attempt - 1)
     detail = f"Rakuten could not be reached to verify the credentials ({type(exc).__name__})."
     with ctx.pool.connection() as conn, conn.transaction():
+        if not claim.holds(conn):
+            return None
         recorded = integrations.record_unavailable(
             conn,
             current.integration_id,

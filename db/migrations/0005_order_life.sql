@@ -17,8 +17,9 @@ ALTER TABLE order_items
 CREATE INDEX order_items_order_idx ON order_items (integration_id, order_id);
 
 -- One step per item of an order.cancel_requested: refusesale while the item awaits
--- acceptance, cancelitem once it is accepted. Fenced claims: lease_token is raised
--- at each claim and carried by the message; due_at is the lease's end while claimed.
+-- acceptance, cancelitem once it is accepted. Fenced claims (db/leases.py): lease_token
+-- is raised at each claim and carried by the message; due_at is the lease's end while
+-- claimed; claims counts the claims not started by a worker.
 CREATE TABLE order_cancellations (
     integration_id  text NOT NULL,
     request_id      text NOT NULL,              -- id of the order.cancel_requested
@@ -34,7 +35,6 @@ CREATE TABLE order_cancellations (
     due_at          timestamptz,
     lease_token     bigint NOT NULL DEFAULT 0,
     claims          integer NOT NULL DEFAULT 0,
-    started_at      timestamptz,
     error           text,
     failure         text CHECK (failure IN ('not_cancellable', 'rejected')),
     created_at      timestamptz NOT NULL DEFAULT now(),

@@ -54,6 +54,8 @@ FAST_INTERVALS = {
     "RAKUTEN_ORDER_POLL_INTERVAL_S": "0.5",
     "RAKUTEN_STOCK_PUSH_INTERVAL_S": "1",
     "RAKUTEN_REPORT_POLL_INTERVAL_S": "0.3",
+    # work a killed worker had started is claimed again when its lease ends
+    "WORK_LEASE_S": "5",
 }
 
 

@@ -132,7 +132,9 @@ def test_a_worker_killed_mid_message_leaves_no_message_counted_in_progress(
     os.kill(running.child("worker"), signal.SIGKILL)
 
     wait_until(lambda: running.health()[0] == 200, "the worker to be replaced")
-    # RabbitMQ hands the unacknowledged message to the new worker, which verifies the seller
+    # RabbitMQ hands the unacknowledged message to the new worker, which finds the claim
+    # started and does nothing; the scheduler claims the verification again once its
+    # lease (WORK_LEASE_S) ends, and the new worker verifies the seller
     tap.wait_for(of("integration.verified", integration_id), "integration.verified")
     wait_until(lambda: metric(scrape(running), "dramatiq_messages_inprogress", actor_name="verify") == 0,
                "the killed worker's message to leave the in-progress gauge")

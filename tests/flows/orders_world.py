@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.rakuten.sandbox import Sandbox
+from db import leases
 from tests.flows.harness import World, install
 from workers import orders
+from workers.claims import claim_now
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ def verified_shop(w: World, sandbox: Sandbox, **extra: Any) -> Shop:
 
 def poll(w: World, shop: Shop) -> None:
     """Run one order poll of the shop now, then the work it sent (the World's polls are hourly)."""
-    orders.import_orders(w.ctx, shop.integration_id)
+    orders.import_orders(w.ctx, shop.integration_id, claim_now(w.ctx, leases.ORDERS, [shop.integration_id]))
     w.run_tasks()
 
 

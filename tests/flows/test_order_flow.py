@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 
 from connectors.rakuten.sandbox import Sandbox
+from db import leases
 from events.outbound import order_event_id
+from tests.fixtures.sandbox import refuse_credentials
 from tests.flows.harness import World, install, world
 from workers import orders
+from workers.claims import claim_now
 
 SAMPLES = Path(__file__).parents[1] / "unit" / "fixtures" / "rakuten"
 
@@ -187,7 +190,7 @@ def test_two_pollers_at_once_never_duplicate_an_order(wo: World, sandbox: Sandbo
     def poll() -> None:
         barrier.wait()
         for _ in range(3):
-            orders.import_orders(wo.ctx, integration)
+            orders.import_orders(wo.ctx, integration, claim_now(wo.ctx, leases.ORDERS, [integration]))
 
     threads = [threading.Thread(target=poll) for _ in range(4)]
     for t in threads:
@@ -214,20 +217,12 @@ def test_one_sellers_broken_responses_do_not_stop_another_sellers_orders(
     assert wo.integration(broken)["orders_failures"] >= 1
 
 
-def test_refused_credentials_during_polling_stop_the_integration(wo: World, sandbox: Sandbox) -> None:
+def test_refused_credentials_during_polling_confirmed_by_the_verification_stop_the_integration(
+    wo: World, sandbox: Sandbox
+) -> None:
     integration, account, login = _verified(wo, sandbox)
     sandbox.add_seller(f"{login}-other", "x")  # the sandbox keeps going for other sellers
-    sandbox.inject_fault(
-        login,
-        "raw",
-        count=100,
-        actions=["getnewsales"],
-        body=(
-            b'<?xml version="1.0" encoding="ISO-8859-1"?><errorresponse><error><type>Sender</type>'
-            b"<code>InvalidUserConnection</code><message>Unknown user or password.</message>"
-            b"<details><detail>Incorrect login or password</detail></details></error></errorresponse>"
-        ),
-    )
+    refuse_credentials(sandbox, login, count=100, actions=["getnewsales"])
     wo.drive_until(lambda: wo.integration(integration)["status"] == "invalid_credentials")
     failed = wo.outbox("integration.verification_failed", integration)
     assert [e["data"]["reason"] for e in failed] == ["invalid_credentials"]

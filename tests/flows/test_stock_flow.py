@@ -13,7 +13,7 @@ import pytest
 
 from connectors.rakuten.sandbox import Sandbox
 from tests.flows.harness import World, event, install, world
-from workers import stock_sync
+from workers import scheduler, stock_sync
 
 PUSH_INTERVAL_S = 1.0
 
@@ -191,8 +191,12 @@ def test_two_workers_pushing_at_once_never_upload_two_files_in_one_interval(
     stop = threading.Event()
 
     def hammer() -> None:
+        # four workers given copies of the current message, over and over
         while not stop.is_set():
-            stock_sync.push_stock(ws.ctx, integration)
+            token = ws.scalar(
+                "SELECT stock_lease_token FROM integrations WHERE integration_id = %s", integration
+            )
+            stock_sync.push_stock(ws.ctx, integration, token)
 
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for t in threads:
@@ -200,6 +204,7 @@ def test_two_workers_pushing_at_once_never_upload_two_files_in_one_interval(
     try:
         for n in range(40):
             ws.apply(_stock(account, f"S{n % 20}", n))
+            scheduler.tick(ws.ctx)  # the claims; the hammering threads do the work
             stop.wait(0.05)
     finally:
         stop.set()

@@ -47,7 +47,7 @@ def test_a_dramatiq_worker_verifies_with_the_resources_its_middleware_opened_and
     seller = make_seller()
     integration_id = f"int-{uuid.uuid4().hex[:8]}"
     with psycopg.connect(fresh_database) as conn:
-        integrations.insert(conn, integration_id=integration_id, account_id="acc-1",
+        token = integrations.insert(conn, integration_id=integration_id, account_id="acc-1",
                             application_name="Rakuten", seller_id=seller.login,
                             token_encrypted=TokenCipher(settings.require_token_key()).encrypt(seller.token),
                             stock_sync_enabled=False, auto_accept_orders=False, verify_lease_s=60)
@@ -61,7 +61,7 @@ def test_a_dramatiq_worker_verifies_with_the_resources_its_middleware_opened_and
     worker = dramatiq.Worker(broker, queues={QUEUE_VERIFY}, worker_timeout=100)
     worker.start()
     try:
-        dispatch.send("verify", integration_id)
+        dispatch.send("verify", integration_id, token)
         broker.join(QUEUE_VERIFY, fail_fast=True)
         worker.join()
     finally:

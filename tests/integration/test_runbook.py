@@ -19,15 +19,16 @@ from psycopg import sql
 
 from connectors.rakuten import RakutenClient
 from connectors.rakuten.sandbox import Sandbox
-from db import integrations, outbox, schedule, stock, stock_imports
+from db import integrations, leases, outbox, schedule, stock, stock_imports
 from db.migrate import migrate
 from db.pool import open_pool
 from events.inbound import InboundEvent
 from events.ingress import Ingress
 from events.topology import declare_topology
-from tests.fixtures.sandbox import SellerAccount
+from tests.fixtures.sandbox import SellerAccount, refuse_credentials
 from tests.fixtures.services import ServiceUrls, with_database
 from workers import runbook, verification
+from workers.claims import claim_now
 from workers.context import Context
 from workers.crypto import TokenCipher
 from workers.settings import Settings, load_settings
@@ -194,7 +195,7 @@ def test_reverify_makes_a_verification_due_now_with_attempts_reset(
     assert after["verify_due"] is True
     assert after["orders_due"] is None, "nothing is polled until the outcome"
     claimed = schedule.claim_verifications(conn, lease_s=60, limit=10)
-    assert claimed == [integration_id], "the scheduler's next tick sends the verification"
+    assert [key for key, _ in claimed] == [integration_id], "the scheduler's next tick sends the verification"
 
 
 class NoDispatch:
@@ -211,22 +212,25 @@ def test_reverify_after_verified_then_refused_publishes_verified_again(
     seller = make_seller()
     cipher = TokenCipher(settings.require_token_key())
     integration_id = f"int-{uuid.uuid4().hex[:8]}"
-    integrations.insert(conn, integration_id=integration_id, account_id="acc-1",
-                        application_name="Rakuten", seller_id=seller.login,
-                        token_encrypted=cipher.encrypt(seller.token), stock_sync_enabled=False,
-                        auto_accept_orders=False, verify_lease_s=60)
+    token = integrations.insert(conn, integration_id=integration_id, account_id="acc-1",
+                                application_name="Rakuten", seller_id=seller.login,
+                                token_encrypted=cipher.encrypt(seller.token), stock_sync_enabled=False,
+                                auto_accept_orders=False, verify_lease_s=60)
     pool = open_pool(database, max_size=2, name="runbook-tests")
     rakuten = RakutenClient(base_url=sandbox.url, timeout=5)
     ctx = Context(settings, pool, cipher, rakuten, NoDispatch())
     try:
-        assert verification.verify_integration(ctx, integration_id) == "verified"
-        current = integrations.get(conn, integration_id)
-        assert current is not None
-        # e.g. an order poll that Rakuten answered "Unknown user or password." during an incident
-        verification.refuse(ctx, current, "invalid_credentials", "refused")
+        assert verification.verify_integration(ctx, integration_id, token) == "verified"
+        # e.g. Rakuten answered "Unknown user or password." during an incident, twice: to an
+        # order poll, then to the verification that confirms such a refusal
+        refuse_credentials(sandbox, seller.login, count=1, actions=["getnewsales"])
+        assert integrations.request_verification(conn, integration_id)
+        refused = claim_now(ctx, leases.VERIFY, [integration_id])
+        assert verification.verify_integration(ctx, integration_id, refused) == "invalid_credentials"
 
         assert run("reverify", settings, integration_id=integration_id) == 0
-        assert verification.verify_integration(ctx, integration_id) == "verified"
+        again = claim_now(ctx, leases.VERIFY, [integration_id])
+        assert verification.verify_integration(ctx, integration_id, again) == "verified"
     finally:
         rakuten.close()
         pool.close()
@@ -272,13 +276,13 @@ def test_commands_on_an_unknown_integration_fail_with_a_message(
 
 def test_poll_makes_a_verified_integrations_order_poll_due_now(conn: Conn, settings: Settings) -> None:
     integration_id = add_integration(conn, status="verified")
-    assert schedule.claim_order_polls(conn, lease_s=300, limit=10) == [integration_id]
+    assert schedule.claim_order_polls(conn, lease_s=300, limit=10) == [(integration_id, 1)]
     assert row(conn, integration_id)["orders_due"] is False, "claimed: due again in a lease"
 
     assert run("poll", settings, integration_id=integration_id) == 0
 
     assert row(conn, integration_id)["orders_due"] is True
-    assert schedule.claim_order_polls(conn, lease_s=300, limit=10) == [integration_id]
+    assert schedule.claim_order_polls(conn, lease_s=300, limit=10) == [(integration_id, 2)]
 
 
 @pytest.mark.parametrize("status", ["pending", "invalid_credentials", "deleted"])

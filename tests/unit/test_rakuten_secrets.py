@@ -103,7 +103,8 @@ def test_successful_calls_log_without_the_token_and_httpx_never_sees_it(
         return httpx.Response(200, content=b"<r><response><sellerid>7</sellerid></response></r>")
 
     client = RakutenClient(base_url="https://ws.example.test", transport=httpx.MockTransport(handler))
-    with caplog.at_level(logging.DEBUG), client:
+    # httpx's own level too: `setup_logging` (run by CLI tests earlier) quiets it at WARNING
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="httpx"), client:
         assert client.check_credentials(Credentials(login="shop", token=TOKEN)) == "7"
     assert sent[0].params["pwd"] == TOKEN  # the token is still sent to Rakuten
     assert any(r.name == "httpx" for r in caplog.records)

@@ -35,6 +35,7 @@ from workers.cancel_requests import ENDED
 from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
+from workers.metrics import METRICS
 from workers.order_changes import Seen, record
 from workers.order_mapping import AWAITING_ACCEPTANCE
 from workers.verification import confirm_credentials
@@ -100,6 +101,7 @@ def _plan(ctx: Context, current: Integration, claim: Claim, key: StepKey) -> Pla
             action = "refuse" if status in AWAITING_ACCEPTANCE else "cancel"
             return Plan(action, step)
         _record_outcome(conn, current, key, token, step, settled)
+    METRICS.cancellations.labels(outcome=settled.state).inc()
     ctx.dispatch.send("relay_outbox")
     return None
 
@@ -186,6 +188,7 @@ def _finish(
             record(conn, current, plan.step.order_id, [changed])
         _record_outcome(conn, current, key, claim.token, plan.step, outcome)
     if outcome.state != "pending":
+        METRICS.cancellations.labels(outcome=outcome.state).inc()
         ctx.dispatch.send("relay_outbox")
         log.info("item %s: %s (%s)", key.item_id, outcome.state, outcome.action)
     return outcome.state

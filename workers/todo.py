@@ -63,6 +63,7 @@ def read_todo_list(ctx: Context, integration_id: str, token: int) -> int | None:
             attention.finish(conn, integration_id, token, ok=True, interval_s=s.rakuten_todo_poll_interval_s,
                              retry_base_s=s.rakuten_retry_base_s * RETRY_FACTOR)
         if changed:
+            METRICS.attention_changes.inc(len(changed))
             ctx.dispatch.send("relay_outbox")
             log.info("to-do list: %d item(s) changed", len(changed))
         return len(changed)

@@ -29,6 +29,7 @@ from db import order_life
 from db.integrations import Integration
 from events.order_payload import StatusReason
 from workers.context import Context
+from workers.metrics import METRICS
 from workers.order_changes import CURRENT_SALES, NEW_SALES, Seen, record
 from workers.order_mapping import AWAITING_ACCEPTANCE
 
@@ -106,6 +107,8 @@ def settle(
         with ctx.pool.connection() as conn, conn.transaction():
             if holds is not None and not holds(conn):
                 return count
-            if record(conn, current, order_id, seen) is not None:
-                count += len(seen)
+            event = record(conn, current, order_id, seen)
+            if event is not None:
+                count += len(event["data"]["changes"])
+    METRICS.order_changes.inc(count)
     return count

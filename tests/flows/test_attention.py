@@ -11,6 +11,7 @@ from connectors.rakuten.sandbox import Sandbox
 from events.outbound_orders import attention_required_id
 from tests.flows.harness import World, world
 from tests.flows.orders_world import Shop, changes, poll, updates, verified_shop
+from workers import scheduler, todo
 
 SALE = [{"purchase_id": "7001", "items": [
     {"item_id": "701", "sku": "MUG", "status": "ACCEPTED"},
@@ -107,3 +108,25 @@ def test_an_unchanged_to_do_list_writes_nothing_but_its_next_read(wt: World, san
     assert wt.scalar("SELECT changed_at FROM item_attention WHERE integration_id = %s",
                      shop.integration_id) == before
     assert wt.scalar("SELECT count(*) FROM outbox") == outbox
+
+
+def test_copies_of_a_read_message_and_a_stale_one_read_the_list_once(w: World, sandbox: Sandbox) -> None:
+    shop = verified_shop(w, sandbox)  # hourly reads: the first one is claimed here
+    w.drive_until(lambda: _reads(sandbox, shop) >= 1)
+    with w.pool.connection() as conn:  # due again now
+        conn.execute("UPDATE integrations SET todo_due_at = now() WHERE integration_id = %s",
+                     (shop.integration_id,))
+    [(integration_id, token)] = scheduler.tick(w.ctx).todo_reads
+    w.dispatch.tasks.clear()
+    sandbox.open_claim(shop.login, _accepted_item(sandbox, shop))
+
+    for stale_or_copy in (token - 1, token, token, token):
+        todo.read_todo_list(w.ctx, integration_id, stale_or_copy)
+
+    assert _reads(sandbox, shop) == 2
+    assert len(_attention(w, shop)) == 1
+
+
+def _accepted_item(sandbox: Sandbox, shop: Shop) -> str:
+    [sale] = sandbox.add_sales(shop.login, [{"items": [{"sku": "MUG", "status": "ACCEPTED"}]}])
+    return str(sale["item_ids"][0])

@@ -58,6 +58,9 @@ STOCK = Work("stock", "integrations", ("integration_id",), "stock_lease_token", 
 REPORT = Work("report", "stock_imports", ("id",), "lease_token", "report_due_at", "claims")
 ACCEPT = Work("accept", "order_items", ("integration_id", "item_id"), "accept_lease_token", "accept_due_at",
               "accept_claims")
+CANCEL = Work("cancel", "order_cancellations", ("integration_id", "request_id", "item_id"), "lease_token",
+              "due_at", "claims")
+TODO = Work("todo", "integrations", ("integration_id",), "todo_lease_token", "todo_due_at", "todo_claims")
 
 START = """UPDATE {table} SET {due} = now() + make_interval(secs => %(lease_s)s), {claims} = 0
 WHERE {where} AND {claims} > 0"""

@@ -1,4 +1,4 @@
-"""Orders and their items (one row per Rakuten item), and the changes seen on known orders."""
+"""Orders and their items (one row per Rakuten item); their later changes are in `db.order_life`."""
 
 from __future__ import annotations
 
@@ -104,85 +104,31 @@ def insert_items(conn: psycopg.Connection[Any], integration_id: str, items: Sequ
     return {row[1] for row in rows}
 
 
-KNOWN_ITEMS = """
-SELECT order_id, item_id, status FROM order_items
-WHERE integration_id = %(integration_id)s AND order_id = ANY(%(orders)s)
-"""
-UPDATE_STATUSES = """
-UPDATE order_items o SET status = x.s, status_seen_at = now(),
-    accept_state = CASE WHEN o.accept_state IN ('pending', 'failed') AND NOT x.awaiting
-                        THEN CASE WHEN x.s = 'ACCEPTED' THEN 'accepted' ELSE 'none' END
-                        ELSE o.accept_state END
-FROM unnest(%(items)s::text[], %(statuses)s::text[], %(awaiting)s::bool[]) AS x(i, s, awaiting)
-WHERE o.integration_id = %(integration_id)s AND o.item_id = x.i
-"""
-INSERT_CHANGES = """
-INSERT INTO order_changes (integration_id, order_id, item_id, kind, old_status, new_status)
-SELECT %(integration_id)s, * FROM unnest(%(orders)s::text[], %(items)s::text[], %(kinds)s::text[],
-                                        %(olds)s::text[], %(news)s::text[])
-"""
-
-
-def record_item_changes(
-    conn: psycopg.Connection[Any],
-    integration_id: str,
-    items: Sequence[ItemRow],
-    *,
-    awaiting_statuses: frozenset[str],
-) -> int:
-    """Compare items of known orders with what is stored; record what was added or changed.
-
-    New items are inserted; a changed status is updated. Each change becomes an
-    `order_changes` row for the capability that publishes order changes.
-    An item no longer awaiting acceptance ends its pending acceptance.
-    Returns the number of changes recorded.
-    """
-    if not items:
-        return 0
-    params = {"integration_id": integration_id, "orders": list({i.order_id for i in items})}
-    known = {row[1]: row[2] for row in conn.execute(KNOWN_ITEMS, params)}
-    added = [i for i in items if i.item_id not in known]
-    changed = [i for i in items if i.item_id in known and known[i.item_id] != i.status]
-    insert_items(conn, integration_id, added)
-    if changed:
-        conn.execute(
-            UPDATE_STATUSES,
-            {
-                "integration_id": integration_id,
-                "items": [i.item_id for i in changed],
-                "statuses": [i.status for i in changed],
-                "awaiting": [i.status in awaiting_statuses for i in changed],
-            },
-        )
-    changes = [(i, "item_added", None) for i in added] + [
-        (i, "item_status_changed", known[i.item_id]) for i in changed
-    ]
-    if changes:
-        conn.execute(
-            INSERT_CHANGES,
-            {
-                "integration_id": integration_id,
-                "orders": [i.order_id for i, _, _ in changes],
-                "items": [i.item_id for i, _, _ in changes],
-                "kinds": [k for _, k, _ in changes],
-                "olds": [old for _, _, old in changes],
-                "news": [i.status for i, _, _ in changes],
-            },
-        )
-    return len(changes)
-
-
 GET_ITEM = """
-SELECT o.item_id, o.status, o.accept_state, o.accept_attempts FROM order_items o
+SELECT o.order_id, o.item_id, o.status, o.accept_state, o.accept_attempts FROM order_items o
 WHERE o.integration_id = %(integration_id)s AND o.item_id = %(item_id)s
-FOR UPDATE
+"""
+# The acceptance and a refusal asked for at the same time are decided here, under
+# the item's row lock: an acceptance starts only while no cancellation was asked
+# (order.cancel_requested sets cancel_requested_at under the same lock), and once
+# started it is marked so that the refusal waits for its outcome.
+BEGIN_ACCEPT = """
+UPDATE order_items SET accept_started_at = now()
+WHERE integration_id = %(integration_id)s AND item_id = %(item_id)s
+  AND accept_state = 'pending' AND cancel_requested_at IS NULL
+RETURNING order_id, item_id, status, accept_state, accept_attempts
+"""
+WITHDRAW_ACCEPT = """
+UPDATE order_items SET accept_state = 'none', accept_due_at = NULL
+WHERE integration_id = %(integration_id)s AND item_id = %(item_id)s
+  AND accept_state = 'pending' AND cancel_requested_at IS NOT NULL
 """
 SET_ACCEPT = """
 UPDATE order_items SET accept_state = %(state)s, accept_error = %(error)s,
     accept_attempts = accept_attempts + %(attempted)s::int,
     accept_due_at = CASE WHEN %(retry_in_s)s::float8 IS NULL THEN NULL
                          ELSE now() + make_interval(secs => %(retry_in_s)s) END,
-    status = coalesce(%(status)s, status)
+    accept_started_at = NULL
 WHERE integration_id = %(integration_id)s AND item_id = %(item_id)s
 """
 
@@ -191,6 +137,7 @@ WHERE integration_id = %(integration_id)s AND item_id = %(item_id)s
 class AcceptState:
     """Where the automatic acceptance of one item stands."""
 
+    order_id: str
     item_id: str
     status: str
     accept_state: str
@@ -198,9 +145,24 @@ class AcceptState:
 
 
 def get_accept_state(conn: psycopg.Connection[Any], integration_id: str, item_id: str) -> AcceptState | None:
-    """Return the item's acceptance state, locking the row for the transaction."""
+    """Return the item's acceptance state."""
     row = conn.execute(GET_ITEM, {"integration_id": integration_id, "item_id": item_id}).fetchone()
-    return AcceptState(row[0], row[1], row[2], int(row[3])) if row else None
+    return AcceptState(row[0], row[1], row[2], row[3], int(row[4])) if row else None
+
+
+def begin_acceptance(conn: psycopg.Connection[Any], integration_id: str, item_id: str) -> AcceptState | None:
+    """Mark the item's acceptance as under way; None when it is not to be accepted (any more).
+
+    An item whose cancellation was asked for is never accepted after that. Commit
+    before calling Rakuten.
+    """
+    row = conn.execute(BEGIN_ACCEPT, {"integration_id": integration_id, "item_id": item_id}).fetchone()
+    return AcceptState(row[0], row[1], row[2], row[3], int(row[4])) if row else None
+
+
+def withdraw_acceptance(conn: psycopg.Connection[Any], integration_id: str, item_id: str) -> None:
+    """End a pending acceptance of an item whose cancellation was asked for (a retry left it due)."""
+    conn.execute(WITHDRAW_ACCEPT, {"integration_id": integration_id, "item_id": item_id})
 
 
 def set_accept_state(
@@ -212,9 +174,11 @@ def set_accept_state(
     attempted: bool,
     retry_in_s: float | None = None,
     error: str | None = None,
-    status: str | None = None,
 ) -> None:
-    """Record the outcome of an acceptance attempt (and the item's new status, if known)."""
+    """Record the outcome of an acceptance attempt; it is no longer under way.
+
+    The item's status changes through `workers.order_changes`, which publishes it.
+    """
     conn.execute(
         SET_ACCEPT,
         {
@@ -224,6 +188,5 @@ def set_accept_state(
             "attempted": int(attempted),
             "retry_in_s": retry_in_s,
             "error": error,
-            "status": status,
         },
     )

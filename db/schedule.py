@@ -91,6 +91,27 @@ WHERE (integration_id, item_id) IN (
     ORDER BY o.accept_due_at LIMIT %(limit)s FOR UPDATE OF o SKIP LOCKED)
 RETURNING integration_id, item_id, accept_lease_token
 """
+# The merchant's refusals and cancellations, and the to-do list reads.
+CLAIM_CANCELLATIONS = """
+UPDATE order_cancellations SET lease_token = lease_token + 1, claims = claims + 1,
+    due_at = now() + make_interval(secs => %(lease_s)s * 2 ^ least(claims, %(doublings)s))
+WHERE (integration_id, request_id, item_id) IN (
+    SELECT c.integration_id, c.request_id, c.item_id FROM order_cancellations c
+    JOIN integrations i USING (integration_id)
+    WHERE c.state = 'pending' AND c.due_at <= now() AND i.status = 'verified'
+    ORDER BY c.due_at LIMIT %(limit)s FOR UPDATE OF c SKIP LOCKED)
+RETURNING integration_id, request_id, item_id, lease_token
+"""
+# A verified integration never read (a NULL due time) is due at once.
+CLAIM_TODO_READS = """
+UPDATE integrations SET todo_lease_token = todo_lease_token + 1, todo_claims = todo_claims + 1,
+    todo_due_at = now() + make_interval(secs => %(lease_s)s * 2 ^ least(todo_claims, %(doublings)s))
+WHERE integration_id IN (
+    SELECT integration_id FROM integrations
+    WHERE status = 'verified' AND (todo_due_at IS NULL OR todo_due_at <= now())
+    ORDER BY todo_due_at NULLS FIRST LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+RETURNING integration_id, todo_lease_token
+"""
 # Releasing claims whose message could not be sent (the broker is away): the work is
 # due again at once instead of when its lease ends, minutes later, and the claim that
 # sent nothing does not count. A claim made again meanwhile (another token) is left be.
@@ -112,6 +133,14 @@ RELEASE = {
         FROM unnest(%(keys)s::text[], %(items)s::text[], %(tokens)s::bigint[]) AS c(k, i, t)
         WHERE integration_id = c.k AND item_id = c.i AND accept_lease_token = c.t
           AND accept_state = 'pending'""",
+    "cancel": """UPDATE order_cancellations SET due_at = now(), claims = greatest(claims - 1, 0)
+        FROM unnest(%(keys)s::text[], %(requests)s::text[], %(items)s::text[], %(tokens)s::bigint[])
+            AS c(k, r, i, t)
+        WHERE integration_id = c.k AND request_id = c.r AND item_id = c.i AND lease_token = c.t
+          AND state = 'pending'""",
+    "todo": """UPDATE integrations SET todo_due_at = now(), todo_claims = greatest(todo_claims - 1, 0)
+        FROM unnest(%(keys)s::text[], %(tokens)s::bigint[]) AS c(k, t)
+        WHERE integration_id = c.k AND todo_lease_token = c.t AND status = 'verified'""",
 }
 OUTBOX_WAITING = """
 SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL
@@ -165,8 +194,20 @@ def claim_accepts(
     return _claims(conn, CLAIM_ACCEPTS, lease_s=lease_s, limit=limit)
 
 
+def claim_cancellations(
+    conn: psycopg.Connection[Any], *, lease_s: float, limit: int
+) -> list[tuple[str, str, str, int]]:
+    """Claim due refusal or cancellation steps; return (integration, request, item, token)."""
+    return _claims(conn, CLAIM_CANCELLATIONS, lease_s=lease_s, limit=limit)
+
+
+def claim_todo_reads(conn: psycopg.Connection[Any], *, lease_s: float, limit: int) -> list[tuple[str, int]]:
+    """Claim verified integrations whose to-do list read is due; return (integration id, token)."""
+    return _claims(conn, CLAIM_TODO_READS, lease_s=lease_s, limit=limit)
+
+
 def release(conn: psycopg.Connection[Any], kind: str, claimed: list[tuple[Any, ...]]) -> None:
-    """Make claimed work of `kind` (verify, orders, stock, report, accept) due again now.
+    """Make claimed work of `kind` (verify, orders, stock, report, accept, cancel, todo) due again now.
 
     `claimed` holds what the claim returned: the key then the token of each row.
     """
@@ -175,6 +216,9 @@ def release(conn: psycopg.Connection[Any], kind: str, claimed: list[tuple[Any, .
     params: dict[str, list[Any]] = {"keys": [c[0] for c in claimed], "tokens": [c[-1] for c in claimed]}
     if kind == "accept":
         params["items"] = [c[1] for c in claimed]
+    elif kind == "cancel":
+        params["requests"] = [c[1] for c in claimed]
+        params["items"] = [c[2] for c in claimed]
     conn.execute(RELEASE[kind], params)
 
 

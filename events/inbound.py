@@ -33,7 +33,7 @@ from events.fields import DATA_CONFIG as DATA_CONFIG
 from events.fields import Id64 as Id64
 from events.fields import Rfc3339Time as Rfc3339Time
 from events.fields import strip_non_blank as strip_non_blank
-from events.inbound_orders import ORDER_SHIPPED, OrderShipped
+from events.inbound_orders import ORDER_CANCEL_REQUESTED, ORDER_SHIPPED, OrderCancelRequested, OrderShipped
 
 INTEGRATION_INSTALLED = "integration.installed"
 INTEGRATION_UPDATED = "integration.updated"
@@ -46,6 +46,7 @@ INBOUND_TYPES = (
     INTEGRATION_DELETED,
     STOCK_CHANGED,
     ORDER_SHIPPED,
+    ORDER_CANCEL_REQUESTED,
 )
 
 #: The app this connector serves; `integration.*` events of other apps are ignored.
@@ -148,7 +149,14 @@ class StockChanged(BaseModel):
     version: Annotated[int, Field(ge=0, le=MAX_VERSION)] | None = None
 
 
-InboundData = IntegrationInstalled | IntegrationUpdated | IntegrationDeleted | StockChanged | OrderShipped
+InboundData = (
+    IntegrationInstalled
+    | IntegrationUpdated
+    | IntegrationDeleted
+    | StockChanged
+    | OrderShipped
+    | OrderCancelRequested
+)
 
 DATA_MODELS: dict[str, type[InboundData]] = {
     INTEGRATION_INSTALLED: IntegrationInstalled,
@@ -156,6 +164,7 @@ DATA_MODELS: dict[str, type[InboundData]] = {
     INTEGRATION_DELETED: IntegrationDeleted,
     STOCK_CHANGED: StockChanged,
     ORDER_SHIPPED: OrderShipped,
+    ORDER_CANCEL_REQUESTED: OrderCancelRequested,
 }
 
 

@@ -2,7 +2,7 @@
 
 The data models validate like those of the integration events (strict types, the
 app rule of `parse_inbound`, trimmed texts). A type is in `inbound.DATA_MODELS`
-once a handler applies it (`order.shipped`); until then an event of that
+once a handler applies it (both do now); until then an event of that
 type stays an unknown type for the ingress (a dead letter). `ORDER_DATA_MODELS`
 lists them all for the contract files.
 """

@@ -27,6 +27,8 @@ PAYLOAD_CONFIG = ConfigDict(
 Text = str | None
 #: A decimal number as a string, so no consumer reads it through a binary float.
 DecimalText = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", examples=["12.50"])]
+#: Why an item ended, when this service knows it (`CANCELLED` alone does not say who cancelled).
+StatusReason = Literal["cancelled_by_buyer", "cancelled_by_seller", "lapsed"]
 
 
 class Money(BaseModel):
@@ -104,6 +106,14 @@ class OrderItem(BaseModel):
     ]
     quantity: Literal[1]
     unit_price: Money
+    status_reason: Annotated[
+        StatusReason | None,
+        Field(
+            description="Why the item ended, when known: `cancelled_by_buyer` (shown cancelled before"
+            " acceptance, or gone from the new sales before they lapse), `lapsed` (not accepted in time),"
+            " `cancelled_by_seller` (the merchant's `order.cancel_requested`); null otherwise."
+        ),
+    ] = None
 
 
 class Order(BaseModel):

@@ -3,6 +3,8 @@
 An item is accepted at most once by us: the step is recorded when Rakuten
 answers, failures are retried by the scheduler's sweep with backoff, and an item
 that a later poll shows accepted (by the seller on the site, say) counts as done.
+An acceptance is published as an `order.updated` (the item `ACCEPTED`), and never
+starts once the merchant asked for the item's cancellation (`orders.begin_acceptance`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import logging
 
 from connectors.rakuten import RakutenAuthError, RakutenError, RakutenRateLimited, RakutenRejected
-from db import integrations, leases, orders
+from db import integrations, leases, order_life, orders
+from db.integrations import Integration
 from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
 from workers.metrics import METRICS
+from workers.order_changes import Seen, record
+from workers.order_mapping import AWAITING_ACCEPTANCE
 from workers.verification import confirm_credentials
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,11 @@ def accept_item(ctx: Context, integration_id: str, item_id: str, token: int) -> 
         if not current.auto_accept_orders:  # turned off since: leave the item to the seller
             _record(ctx, claim, state="none", attempted=False)
             return "none"
+        with ctx.pool.connection() as conn:
+            if orders.begin_acceptance(conn, integration_id, item_id) is None:
+                # its cancellation was asked for meanwhile: a retry may have left it due
+                orders.withdraw_acceptance(conn, integration_id, item_id)
+                return None
         try:
             with claim.kept():
                 ctx.rakuten.accept_sale_item(
@@ -60,7 +70,8 @@ def accept_item(ctx: Context, integration_id: str, item_id: str, token: int) -> 
             return "pending"
         except RakutenError as exc:
             return _failed(ctx, claim, state.accept_attempts + 1, exc)
-        _record(ctx, claim, state="accepted", attempted=True, status="ACCEPTED")
+        if _record(ctx, claim, state="accepted", attempted=True, accepted=(current, state.order_id)):
+            ctx.dispatch.send("relay_outbox")
         METRICS.sales_accepted.inc()
         log.info("sale item accepted")
         return "accepted"
@@ -74,16 +85,24 @@ def _record(
     attempted: bool,
     retry_in_s: float | None = None,
     error: str | None = None,
-    status: str | None = None,
+    accepted: tuple[Integration, str] | None = None,
 ) -> bool:
-    """Record the attempt's outcome while the claim holds; False when it no longer does."""
+    """Record the attempt's outcome while the claim holds; False when it no longer does.
+
+    `accepted` (the integration and the item's order) publishes the item `ACCEPTED`.
+    """
     integration_id, item_id = (str(part) for part in claim.key)
     with ctx.pool.connection() as conn, conn.transaction():
+        if accepted is not None:  # the order's lock first, as every writer of its items takes it
+            order_life.lock_order(conn, integration_id, accepted[1])
         if not claim.holds(conn):
             return False
+        if accepted is not None:
+            current, order_id = accepted
+            record(conn, current, order_id, [Seen(item_id, "ACCEPTED", if_status_in=AWAITING_ACCEPTANCE)])
         orders.set_accept_state(
             conn, integration_id, item_id, state=state, attempted=attempted,
-            retry_in_s=retry_in_s, error=error, status=status,
+            retry_in_s=retry_in_s, error=error,
         )
     return True
 

@@ -23,7 +23,8 @@ from events.inbound import (
     IntegrationUpdated,
     StockChanged,
 )
-from events.inbound_orders import OrderShipped
+from events.inbound_orders import OrderCancelRequested, OrderShipped
+from workers.cancel_requests import apply_request
 from workers.context import Dispatcher
 from workers.crypto import TokenCipher, TokenDecryptError
 from workers.logs import log_context
@@ -98,6 +99,9 @@ class EventHandler:
                 if isinstance(event.data, OrderShipped):
                     shipped = apply_shipped(conn, event, hold_s=self.shipment_hold_s)
                     followups.relay = shipped or followups.relay
+                elif isinstance(event.data, OrderCancelRequested):
+                    with log_context(integration_id=event.data.integration_id):
+                        followups.relay = apply_request(conn, event.id, event.data) or followups.relay
                 elif not isinstance(event.data, StockChanged):
                     self._apply_integration_event(conn, event, followups)
             stock.apply_changes(

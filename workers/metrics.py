@@ -22,6 +22,14 @@ class _Metrics:
         self.orders_imported = Counter("rakuten_orders_imported", "Orders imported (new purchases).")
         self.order_changes = Counter("rakuten_order_changes", "Items added to, or changed on, known orders.")
         self.sales_accepted = Counter("rakuten_sales_accepted", "Sale items accepted on Rakuten.")
+        self.cancellations = Counter(
+            "rakuten_item_cancellations",
+            "Refusal or cancellation steps ended, by outcome (done, failed).",
+            ["outcome"],
+        )
+        self.attention_changes = Counter(
+            "rakuten_attention_changes", "Changes of an item's causes on Rakuten's to-do list."
+        )
         self.accept_failures = Counter(
             "rakuten_sale_accept_failures", "Failed attempts to accept a sale item, by error.", ["error"]
         )

@@ -68,6 +68,7 @@ def _item(item: SaleItem) -> dict[str, Any]:
         "status": item.status,
         "quantity": 1,  # Rakuten has no quantity: each item is one unit
         "unit_price": _money(item.price.amount, item.price.currency),
+        "status_reason": None,
     }
 
 

@@ -1,9 +1,12 @@
 """Importing a verified integration's orders, exactly once each, and accepting sales.
 
 `getnewsales` returns every sale still awaiting acceptance and `getcurrentsales`
-those accepted elsewhere: no date cursor decides what is new, the primary key
-(integration, purchase id) does. Each order is stored with its `order.imported`
-outbox row in one transaction.
+those accepted, over a look-back long enough for claims and payouts: no date cursor
+decides what is new, the primary key (integration, purchase id) does. Each order is
+stored with its `order.imported` outbox row in one transaction; a known order that
+changed gets its `order.updated` (`workers.order_changes`), one that did not writes
+nothing, and items gone from both answers before acceptance end as `workers.vanished`
+says.
 
 A sale of the answer that cannot be read holds back no other: it is skipped,
 logged with its purchase id and the field (never the value), counted, and reported
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from connectors.rakuten import (
     Credentials,
@@ -28,13 +31,16 @@ from connectors.rakuten import (
     SaleFailure,
     SalesAnswer,
 )
-from db import integrations, leases, orders, outbox, schedule
+from db import integrations, leases, order_life, orders, outbox, schedule
 from events import outbound, outbound_orders
+from workers import vanished
 from workers.claims import Claim
 from workers.context import Context
 from workers.logs import log_context
 from workers.metrics import METRICS
-from workers.order_mapping import AWAITING_ACCEPTANCE, order_row
+from workers.order_changes import CURRENT_SALES, NEW_SALES, record_known
+from workers.order_mapping import order_row
+from workers.vanished import PollView
 from workers.verification import confirm_credentials
 
 log = logging.getLogger(__name__)
@@ -83,12 +89,20 @@ def _poll(ctx: Context, current: integrations.Integration, claim: Claim) -> tupl
     """Read and store the new sales, then the current ones; return (sales seen, new orders)."""
     creds = ctx.credentials(current)
     seen = imported = 0
+    view = PollView()
     # new sales first, stored before anything else can fail: they lapse in two days
-    for fetch in (_new_sales, _current_sales):
+    for answer, fetch in ((NEW_SALES, _new_sales), (CURRENT_SALES, _current_sales)):
         # read as it arrives, stored a chunk at a time: memory holds one chunk
         for batch in fetch(ctx, creds).batches(CHUNK):
             seen += len(batch.sales) + len(batch.failures)
-            imported += store_sales(ctx, current, batch.sales, failures=batch.failures, claim=claim)
+            for failure in batch.failures:
+                view.saw_unreadable(failure.purchase_id)
+            imported += store_sales(
+                ctx, current, batch.sales, failures=batch.failures, claim=claim, view=view, answer=answer
+            )
+    # both answers read through: what neither showed has left Rakuten's lists
+    if vanished.settle(ctx, current, view, since=_since(ctx), holds=claim.holds):
+        ctx.dispatch.send("relay_outbox")
     return seen, imported
 
 
@@ -96,11 +110,14 @@ def _new_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
     return ctx.rakuten.get_new_sales(creds)
 
 
-def _current_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
-    """Sales accepted elsewhere (on the site, by another tool) within the lookback window."""
+def _since(ctx: Context) -> date:
     lookback = ctx.settings.rakuten.rakuten_current_sales_lookback_days
-    since = (datetime.now(UTC) - timedelta(days=lookback)).date()
-    return ctx.rakuten.get_current_sales(creds, since=since)
+    return (datetime.now(UTC) - timedelta(days=lookback)).date()
+
+
+def _current_sales(ctx: Context, creds: Credentials) -> SalesAnswer:
+    """Sales after acceptance (here, on the site, by another tool) within the look-back window."""
+    return ctx.rakuten.get_current_sales(creds, since=_since(ctx))
 
 
 def _poll_failed(ctx: Context, current: integrations.Integration, claim: Claim, exc: RakutenError) -> None:
@@ -123,44 +140,47 @@ def store_sales(
     *,
     failures: Sequence[SaleFailure] = (),
     claim: Claim | None = None,
+    view: PollView | None = None,
+    answer: str = NEW_SALES,
 ) -> int:
-    """Store new orders with their outbox rows and record changes on known ones; return new count.
+    """Store new orders with their outbox rows and publish changes of known ones; return new count.
 
     `failures` (the sales of the same answer that could not be read) are reported in
     the first transaction. With a `claim`, each transaction first checks that it
     still holds the poll: a poll that lost its lease must not record an older view
-    of the items as a change.
+    of the items as a change. `answer` names the call the sales come from; `view`,
+    when given, notes what it showed.
     """
     imported = 0
     for start in range(0, max(len(sales), 1 if failures else 0), CHUNK):
         rows = [order_row(s, auto_accept=current.auto_accept_orders) for s in sales[start : start + CHUNK]]
+        if view is not None:
+            for r in rows:
+                view.saw(answer, r.order_id, [i.item_id for i in r.items])
         with ctx.pool.connection() as conn, conn.transaction():
             if claim is not None and not claim.holds(conn):
                 return imported
-            inserted = orders.insert_new_orders(conn, current.integration_id, current.account_id, rows)
+            known = order_life.known_statuses(conn, current.integration_id, [r.order_id for r in rows])
+            fresh = [r for r in rows if r.order_id not in known]
+            inserted = orders.insert_new_orders(conn, current.integration_id, current.account_id, fresh)
             outbox.add_events(
                 conn,
                 [
                     outbound.order_imported(
                         integration_id=current.integration_id, account_id=current.account_id, order=r.data
                     )
-                    for r in rows
+                    for r in fresh
                     if r.order_id in inserted
                 ]
                 + (_unreadable(current, failures) if start == 0 else []),
             )
-            changes = orders.record_item_changes(
-                conn,
-                current.integration_id,
-                [i for r in rows if r.order_id not in inserted for i in r.items],
-                awaiting_statuses=AWAITING_ACCEPTANCE,
-            )
+            changes = record_known(conn, current, [r for r in rows if r.order_id in known], known, answer)
         imported += len(inserted)
         METRICS.orders_imported.inc(len(inserted))
         METRICS.order_changes.inc(changes)
-        if inserted or (failures and start == 0):
+        if inserted or changes or (failures and start == 0):
             ctx.dispatch.send("relay_outbox")
-        if any(i.to_accept for r in rows if r.order_id in inserted for i in r.items):
+        if any(i.to_accept for r in fresh if r.order_id in inserted for i in r.items):
             log.info("sale items to accept recorded")
     return imported
 

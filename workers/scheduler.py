@@ -53,6 +53,8 @@ class TickResult:
     shipments: sweep.SweepResult = field(default_factory=sweep.SweepResult)
     ship_calls: list[tuple[int, str, int]] = field(default_factory=list)  #: (shipment, item, token)
     ship_files: list[tuple[str, int]] = field(default_factory=list)  #: (integration, token)
+    cancellations: list[tuple[str, str, str, int]] = field(default_factory=list)  #: (..., item, token)
+    todo_reads: list[tuple[str, int]] = field(default_factory=list)  #: (integration, token)
     outbox_swept: bool = False
 
 
@@ -99,6 +101,10 @@ def _claim(ctx: Context, result: TickResult) -> None:
             result.ship_calls = shipment_claims.claim_calls(conn, lease_s=lease_s, limit=BATCH)
         with conn.transaction():
             result.ship_files = shipment_claims.claim_files(conn, lease_s=lease_s, limit=BATCH)
+        with conn.transaction():
+            result.cancellations = schedule.claim_cancellations(conn, lease_s=lease_s, limit=BATCH)
+        with conn.transaction():
+            result.todo_reads = schedule.claim_todo_reads(conn, lease_s=lease_s, limit=BATCH)
 
 
 def _dispatch(ctx: Context, result: TickResult) -> None:
@@ -112,6 +118,8 @@ def _dispatch(ctx: Context, result: TickResult) -> None:
         ("accept", "accept_item", list(result.accepts)),
         ("ship", "ship_item", list(result.ship_calls)),
         ("ship_file", "ship_file", list(result.ship_files)),
+        ("cancel", "cancel_item", list(result.cancellations)),
+        ("todo", "read_todo_list", list(result.todo_reads)),
     ]
     for position, (_, task, claimed) in enumerate(work):
         for index, item in enumerate(claimed):

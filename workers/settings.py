@@ -80,8 +80,11 @@ class RakutenSettings(_Env):
     rakuten_http_timeout_s: Seconds = 30.0
     #: seconds of the first retry after Rakuten failed; later retries grow from it
     rakuten_retry_base_s: Seconds = 2.0
-    #: days of getcurrentsales looked back at, for sales accepted elsewhere
-    rakuten_current_sales_lookback_days: Annotated[int, Field(ge=0, le=90)] = 7
+    #: days of getcurrentsales read at each poll: claims come up to 14 days after delivery
+    #: (30 without tracking) and payouts 23 days after the order (rakuten-api.md 8b)
+    rakuten_current_sales_lookback_days: Annotated[int, Field(ge=0, le=90)] = 45
+    #: seconds between two reads of an integration's to-do list (getitemtodolist)
+    rakuten_todo_poll_interval_s: Seconds = 1800.0
 
     @property
     def base_url(self) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workers import acceptance, orders, stock_sync, verification
+from workers import acceptance, cancellation, orders, stock_sync, todo, verification
 from workers.context import Context
 from workers.crypto import TokenDecryptError
 from workers.shipping.files import ship_file
@@ -70,6 +70,8 @@ TASKS = _registry(
     TaskSpec("verify", verification.verify_integration, QUEUE_VERIFY, time_limit_s=120),
     TaskSpec("import_orders", orders.import_orders, QUEUE_ORDERS, time_limit_s=600),
     TaskSpec("accept_item", acceptance.accept_item, QUEUE_ORDERS, time_limit_s=120),
+    TaskSpec("cancel_item", cancellation.cancel_item, QUEUE_ORDERS, time_limit_s=180),
+    TaskSpec("read_todo_list", todo.read_todo_list, QUEUE_ORDERS, time_limit_s=120),
     TaskSpec("push_stock", stock_sync.push_stock, QUEUE_STOCK, time_limit_s=300),
     TaskSpec("poll_import_report", stock_sync.poll_import_report, QUEUE_STOCK, time_limit_s=120),
     TaskSpec("ship_item", ship_item, QUEUE_SHIPPING, time_limit_s=120),

@@ -50,6 +50,8 @@ def test_demo_shows_every_step_then_removes_its_database_and_vhost(service_urls:
     assert re.search(r"Rakuten took the shipment of items \d+, \d+ \(order\.shipment_confirmed, "
                      r"carrier 'Colissimo'\)", out)
     assert len(re.findall(r"on Rakuten: Colissimo 6A\d+ \(1 settrackingpackageinfos call\)", out)) == 2
+    assert re.search(r"order\.updated: item \S+ TO_CONFIRM → CANCELLED \(cancelled_by_buyer\)", out), \
+        "a buyer's cancellation arrives as order.updated"
     assert re.search(r"Rakuten received (1 stock file|\d+ stock files) for the 50 events", out)
     assert "Rakuten received the next file" in out
     assert len(re.findall(r'Import report of file \d+ read: "Traité"', out)) >= 2

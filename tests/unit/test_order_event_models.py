@@ -127,6 +127,16 @@ def test_shipped_is_registered_with_the_ingress_and_bound_to_the_inbox() -> None
     assert parse_inbound(body.encode(), None).data == OrderShipped.model_validate(data)
 
 
+def test_cancel_requested_is_registered_with_the_ingress_and_bound_to_the_inbox() -> None:
+    assert set(ORDER_DATA_MODELS) == {"order.shipped", "order.cancel_requested"}
+    assert DATA_MODELS["order.cancel_requested"] is OrderCancelRequested
+    assert "order.cancel_requested" in INBOUND_TYPES
+    data = cancel()
+    body = json.dumps({"specversion": "1.0", "id": "c-1", "source": "order-service",
+                       "type": "order.cancel_requested", "time": "2024-03-01T10:00:00Z", "data": data})
+    assert parse_inbound(body.encode(), None).data == OrderCancelRequested.model_validate(data)
+
+
 def envelope(**attributes: Any) -> bytes:
     event = {"specversion": "1.0", "id": "e-1", "source": "inventory-service", "type": "stock.changed",
              "time": "2024-03-01T10:00:00Z", "data": {"account_id": "a", "sku": "s", "quantity": 1}}

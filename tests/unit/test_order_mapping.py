@@ -74,6 +74,7 @@ def test_an_order_has_every_contract_field_with_amounts_as_decimal_strings() -> 
         "status": "TO_CONFIRM",
         "quantity": 1,
         "unit_price": {"amount": "32.0", "currency": "EUR"},
+        "status_reason": None,
     }
     assert set(data["shipping"]["address"]) == {
         "civility",

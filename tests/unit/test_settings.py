@@ -20,6 +20,8 @@ CONTRACT_VARIABLES = (
     "RAKUTEN_ORDER_POLL_INTERVAL_S",
     "RAKUTEN_STOCK_PUSH_INTERVAL_S",
     "RAKUTEN_REPORT_POLL_INTERVAL_S",
+    "RAKUTEN_TODO_POLL_INTERVAL_S",
+    "RAKUTEN_CURRENT_SALES_LOOKBACK_DAYS",
     "METRICS_PORT",
     "METRICS_HOST",
     "LOG_FORMAT",
@@ -45,6 +47,9 @@ def test_defaults_are_the_contracts() -> None:
         s.rakuten.rakuten_stock_push_interval_s,
         s.rakuten.rakuten_report_poll_interval_s,
     ) == (300, 360, 60)
+    assert s.rakuten.rakuten_todo_poll_interval_s == 1800
+    # long enough for claims (14 days after delivery) and payouts (23 days after the order)
+    assert s.rakuten.rakuten_current_sales_lookback_days == 45
     assert (s.observability.metrics_port, s.observability.log_format) == (9191, "text")
     assert s.security.token_encryption_key is None
 

@@ -1,4 +1,5 @@
-"""The demo's story, once the stage is set: install, orders, a parcel shipped, stock, health.
+"""The demo's story, once the stage is set: install, orders, a parcel shipped, a buyer's cancellation,
+stock, health.
 
 The demo plays the install service, the inventory service and the order service (it
 publishes their events) and watches what the worker publishes and what reaches the
@@ -14,6 +15,7 @@ from typing import Any
 import psycopg
 
 from events.outbound import INTEGRATION_VERIFICATION_FAILED, INTEGRATION_VERIFIED, ORDER_IMPORTED
+from workers.demo.changes import buyer_cancels
 from workers.demo.console import DemoFailed
 from workers.demo.data import SALES, installed_event, order_lines
 from workers.demo.shipping import ship_parcel
@@ -32,6 +34,7 @@ def play(stage: Stage) -> None:
         install(stage)
         import_orders(stage)
         ship_parcel(stage, conn)
+        buyer_cancels(stage)
         push_stock(stage, conn)
         show_health(stage)
 

@@ -12,14 +12,18 @@ UPDATE_TIMEOUT_S = 15.0  #: seconds for the order.updated of the cancellation
 
 
 def buyer_cancels(stage: Stage) -> None:
-    """Cancel one item of the two-item order as its buyer, and wait for its `order.updated`."""
+    """Cancel a one-item order as its buyer, and wait for its `order.updated`.
+
+    The two-item order is the shipping step's parcel: a shipped item can no longer be
+    cancelled by its buyer, so the cancellation takes another order.
+    """
     console = stage.console
     interval = DEMO_INTERVALS["RAKUTEN_ORDER_POLL_INTERVAL_S"]
-    console.heading(f"3. A buyer cancels after the import (each poll compares, every {interval}s)")
-    order = _order_of_two(stage)
-    item = order["items"][1]
+    console.heading(f"4. A buyer cancels after the import (each poll compares, every {interval}s)")
+    order = _order_of_one(stage)
+    item = order["items"][0]
     stage.sandbox.buyer_cancel(stage.shop.login, item["item_id"])
-    console.action(f"On Rakuten, the buyer of order #{order['order_id']} cancels one of its two "
+    console.action(f"On Rakuten, the buyer of order #{order['order_id']} cancels its "
                    f"{item['sku']} (item {item['item_id']}), before the merchant accepted it")
 
     def updated() -> dict[str, Any] | None:
@@ -54,9 +58,9 @@ def _no_repeat(stage: Stage, order_id: str) -> None:
     stage.console.done("two more polls saw the same cancellation and published nothing more")
 
 
-def _order_of_two(stage: Stage) -> dict[str, Any]:
+def _order_of_one(stage: Stage) -> dict[str, Any]:
     for event in stage.watcher.of_type(ORDER_IMPORTED):
         order = event["data"]["order"]
-        if len(order["items"]) == 2:
+        if len(order["items"]) == 1 and order["items"][0]["status"] == "TO_CONFIRM":
             return dict(order)
-    raise DemoFailed("no imported order has two items")
+    raise DemoFailed("no imported order has one item awaiting acceptance")

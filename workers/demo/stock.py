@@ -39,7 +39,7 @@ File = dict[str, Any]
 
 def push_stock(stage: Stage, conn: psycopg.Connection[Any]) -> None:
     """Send two waves of `stock.changed` and follow them to Rakuten's quantities."""
-    stage.console.heading("4. Stock changes reach Rakuten as files")
+    stage.console.heading("5. Stock changes reach Rakuten as files")
     listed_before = stage.sandbox.listings(stage.shop.login)
     rng = random.Random()
     burst = stock_burst(rng)

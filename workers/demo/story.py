@@ -83,7 +83,7 @@ def show_health(stage: Stage) -> None:
     """Show `/healthz` and a few `/metrics` counters, as monitoring would see them."""
     console = stage.console
     base = f"http://127.0.0.1:{stage.metrics_port}"
-    console.heading("5. What monitoring sees")
+    console.heading("6. What monitoring sees")
 
     def healthy() -> str | None:
         status, body = http_get(f"{base}/healthz")

@@ -3,8 +3,10 @@
 Buyers' names, addresses, e-mails and phones live in two places: `orders.data`
 (the order as published) and the bodies of the integration's outbound events in
 `outbox` (`order.imported`, `order.updated`). The items and the changes are erased
-with them, and the stock files (not personal, but the merchant's). Tables that
-reference `orders` with ON DELETE CASCADE go with their orders.
+with them, and what else the integration left: its stock files, the to-do list's
+causes, its shipping-file state (not personal, but the merchant's). Tables that
+reference `orders` or `order_items` with ON DELETE CASCADE (shipments and their
+items, cancellation steps) go with them.
 The integration's row stays as a tombstone (so a late event for it changes
 nothing), emptied of what named the merchant's shop.
 """
@@ -44,6 +46,10 @@ STEPS = {
     "stock_imports": """DELETE FROM stock_imports WHERE id IN (
         SELECT id FROM stock_imports WHERE integration_id = %(id)s
         LIMIT %(limit)s FOR UPDATE SKIP LOCKED)""",
+    "item_attention": """DELETE FROM item_attention WHERE (integration_id, item_id) IN (
+        SELECT integration_id, item_id FROM item_attention WHERE integration_id = %(id)s
+        LIMIT %(limit)s FOR UPDATE SKIP LOCKED)""",
+    "shipment_files": "DELETE FROM shipment_files WHERE integration_id = %(id)s",
 }
 # Rows skipped because they were locked are still there: erased only when none is left.
 LEFT = """
@@ -52,6 +58,8 @@ SELECT EXISTS (SELECT 1 FROM order_changes WHERE integration_id = %(id)s)
     OR EXISTS (SELECT 1 FROM orders WHERE integration_id = %(id)s)
     OR EXISTS (SELECT 1 FROM outbox WHERE (body -> 'data' ->> 'integration_id') = %(id)s)
     OR EXISTS (SELECT 1 FROM stock_imports WHERE integration_id = %(id)s)
+    OR EXISTS (SELECT 1 FROM item_attention WHERE integration_id = %(id)s)
+    OR EXISTS (SELECT 1 FROM shipments WHERE integration_id = %(id)s)
 """
 MARK_ERASED = """
 UPDATE integrations SET erased_at = now(), seller_id = '', application_name = '',

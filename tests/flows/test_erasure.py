@@ -1,7 +1,8 @@
 """A deleted integration's orders and buyers' data are erased ERASE_DELETED_AFTER_S later.
 
-The check is a grep of the whole database dump for a buyer's e-mail, names and
-phone: wherever a copy hides (an order's JSON, an outbound event's body), it fails.
+The check is a grep of the whole database dump for a buyer's e-mail, names, phone
+and parcel: wherever a copy hides (an order's JSON, an outbound event's body, a
+shipment), it fails; and no table but the tombstone's still names the integration.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from connectors.rakuten.sandbox import Sandbox
 from tests.e2e.reliability_helpers import database_dump
@@ -32,8 +34,13 @@ class Merchant:
 
     @property
     def personal(self) -> list[str]:
-        """What identifies the buyer: e-mail, first and last name, phone, street."""
-        return [self.buyer[k] for k in ("email", "first_name", "last_name", "phone", "address1")]
+        """What identifies the buyer: e-mail, first and last name, phone, street; and the parcel."""
+        return [*(self.buyer[k] for k in ("email", "first_name", "last_name", "phone", "address1")),
+                self.tracking]
+
+    @property
+    def tracking(self) -> str:
+        return f"6A{self.integration_id[4:]}FR"
 
 
 @pytest.fixture
@@ -56,7 +63,10 @@ def _merchant_with_an_order(w: World, sandbox: Sandbox) -> Merchant:
     w.drive_until(lambda: w.outbox("order.imported", m.integration_id))
     sandbox.set_item_status(m.login, added[0]["item_ids"][0], "CANCELLED")  # an order change is recorded
     w.apply(event("stock.changed", {"account_id": m.account_id, "sku": "SKU-1", "quantity": 3}))
-    w.drive_until(lambda: _rows(w, m.integration_id)["order_changes"] and _rows(w, m.integration_id)["files"])
+    w.apply(event("order.shipped", {"integration_id": m.integration_id, "account_id": m.account_id,
+                                    "app": "rakuten", "order_id": added[0]["purchase_id"],
+                                    "carrier": "colissimo", "tracking_number": m.tracking}))
+    w.drive_until(lambda: all(_rows(w, m.integration_id).values()))
     return m
 
 
@@ -67,8 +77,24 @@ def _rows(w: World, integration_id: str) -> dict[str, int]:
         "order_changes": "SELECT count(*) FROM order_changes WHERE integration_id = %s",
         "outbox": "SELECT count(*) FROM outbox WHERE body -> 'data' ->> 'integration_id' = %s",
         "files": "SELECT count(*) FROM stock_imports WHERE integration_id = %s",
+        "shipments": "SELECT count(*) FROM shipments WHERE integration_id = %s",
     }
     return {name: int(w.scalar(query, integration_id)) for name, query in queries.items()}
+
+
+def _left_in_any_table(w: World, integration_id: str) -> dict[str, int]:
+    """Rows naming the integration, in every table with an integration_id column."""
+    counts: dict[str, int] = {}
+    with w.pool.connection() as conn:
+        tables = [row[0] for row in conn.execute(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND column_name = 'integration_id'")]
+        for table in tables:
+            query = sql.SQL("SELECT count(*) FROM {} WHERE integration_id = %s").format(sql.Identifier(table))
+            row = conn.execute(query, (integration_id,)).fetchone()
+            if row and row[0]:
+                counts[table] = int(row[0])
+    return counts
 
 
 def _erase_pass(w: World, pruner: Pruner) -> list[str]:
@@ -96,6 +122,7 @@ def test_a_deleted_integrations_buyers_data_is_gone_from_the_whole_dump_after_th
         assert value not in dump, f"{value!r} is still in the database"
     assert all(value in dump for value in staying.personal), "another merchant's buyers stay"
     assert _rows(we, leaving.integration_id) == dict.fromkeys(_rows(we, leaving.integration_id), 0)
+    assert _left_in_any_table(we, leaving.integration_id) == {"integrations": 1}, "only the tombstone"
     assert all(_rows(we, staying.integration_id).values())
     assert leaving.login not in dump, "the tombstone no longer names the shop"
 

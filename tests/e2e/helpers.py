@@ -40,6 +40,7 @@ from tests.fixtures.services import with_database
 T = TypeVar("T")
 
 DEADLINE = 30.0  #: seconds a condition may take by default
+PORT_ATTEMPTS = 3  #: starts of `run` when another process takes its metrics port first
 
 
 def wait_until(
@@ -199,14 +200,14 @@ def start_run(env: Mapping[str, str], log_dir: Path, *args: str, ready_timeout: 
 
     `run` gets a process group of its own, so a `run` that does not stop in time
     is killed with every child it left. Its output goes to `log_dir/run-<pid>.log`.
+    The metrics port was free when the test picked it, but other processes of the
+    machine may take it before `run` binds it: then `run` is started again on another.
     """
-    log_path = log_dir / f"run-{uuid.uuid4().hex[:6]}.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "workers", "run", *args], env=dict(env),
-            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    running = RunProcess(process, dict(env), log_path, f"http://127.0.0.1:{env['METRICS_PORT']}")
+    running = _launch(env, log_dir, args)
+    for _ in range(PORT_ATTEMPTS - 1):
+        if not _lost_its_port(running, ready_timeout):
+            break
+        running = _launch({**env, "METRICS_PORT": str(free_port())}, log_dir, args)
     try:
         wait_until(lambda: _healthy(running), "`run` to report itself healthy", timeout=ready_timeout)
         # /healthz does not wait for the ingress: events published before its queue
@@ -216,7 +217,32 @@ def start_run(env: Mapping[str, str], log_dir: Path, *args: str, ready_timeout: 
         yield running
     finally:
         running.stop()
-        print(f"--- log of run (pid {process.pid}) ---\n{running.log()}")
+        print(f"--- log of run (pid {running.pid}) ---\n{running.log()}")
+
+
+def _launch(env: Mapping[str, str], log_dir: Path, args: tuple[str, ...]) -> RunProcess:
+    log_path = log_dir / f"run-{uuid.uuid4().hex[:6]}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workers", "run", *args], env=dict(env),
+            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    return RunProcess(process, dict(env), log_path, f"http://127.0.0.1:{env['METRICS_PORT']}")
+
+
+def _lost_its_port(running: RunProcess, timeout: float) -> bool:
+    """Wait until `run` serves its port or exits; whether it exited because the port was taken."""
+    def settled() -> bool:
+        if running.process.poll() is not None:
+            return True
+        try:
+            running.get("/healthz")
+        except httpx.HTTPError:
+            return False
+        return True
+
+    wait_until(settled, "`run` to serve its metrics port or exit", timeout=timeout)
+    return running.process.poll() is not None and "Address already in use" in running.log()
 
 
 def _healthy(running: RunProcess) -> bool:
